@@ -1,0 +1,175 @@
+"""`pingan`: the one console command. Each sub-command is a thin wrapper over a module's run()."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import orjson
+
+from feeds.settings import Settings
+
+
+def _parse_volumes(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        code, _, n = item.partition("=")
+        out[code] = float(n)
+    return out
+
+
+def cmd_demo(a: argparse.Namespace, s: Settings) -> int:
+    from feeds import demo
+
+    return demo.run(a.port, a.sim_port, a.seed, a.speed, Path(a.data_dir or s.data_dir), a.workers, a.redis_port)
+
+
+def cmd_simulate(a: argparse.Namespace, s: Settings) -> int:
+    from feeds.simulator.server import serve
+
+    serve(a.host, a.port, seed=a.seed, speed=a.speed, data_dir=Path(a.data_dir or s.data_dir),
+          city=a.city or s.city_adcode, volumes=_parse_volumes(a.volume) or None, backfill_h=a.backfill_h)
+    return 0
+
+
+def cmd_ingest(a: argparse.Namespace, s: Settings) -> int:
+    from feeds import ingest
+
+    ingest.run(s, only=a.feed or None, once=a.once)
+    return 0
+
+
+def cmd_status(a: argparse.Namespace, s: Settings) -> int:
+    import redis
+
+    from feeds.keys import Keys
+    from feeds.registry import load_feeds
+    from feeds.status import collect, render_table
+
+    try:
+        rep = collect(redis.Redis.from_url(s.redis_url), Keys(s.key_prefix), load_feeds(s), s)
+    except redis.RedisError as exc:
+        print(f"pingan status: Redis at {s.redis_url} unavailable: {exc}", file=sys.stderr)
+        return 2
+    print(orjson.dumps(rep, option=orjson.OPT_INDENT_2).decode() if a.json else render_table(rep))
+    return 0 if rep["summary"]["down"] == 0 else 1
+
+
+def cmd_feeds_parse(a: argparse.Namespace, s: Settings) -> int:
+    from feeds.adapters.base import Reject
+    from feeds.pipeline import Pipeline
+    from feeds.registry import load_feeds
+
+    opts: dict[str, object] = {"source": a.source, "datum": a.datum}
+    if a.feed:
+        opts = load_feeds(s)[a.feed].adapter_options()
+    if a.storm:
+        opts["storm"] = a.storm
+    payload = Path(a.file).read_bytes()
+    n_ok = n_bad = 0
+    out = sys.stdout.buffer
+    for item in Pipeline(s.city_adcode).run(a.adapter, payload, opts):
+        if isinstance(item, Reject):
+            n_bad += 1
+            print(f"reject: {item.reason}" + (f" [{item.record_key}]" if item.record_key else ""), file=sys.stderr)
+        else:
+            n_ok += 1
+            out.write(item.model_dump_json(by_alias=True).encode() + b"\n")
+    out.flush()
+    print(f"{n_ok} events, {n_bad} rejects", file=sys.stderr)
+    return 0 if n_bad == 0 else 1
+
+
+def cmd_feeds_list(a: argparse.Namespace, s: Settings) -> int:
+    from feeds.registry import load_feeds
+
+    for code, f in load_feeds(s).items():
+        print(f"{code:<7}{f.adapter:<14}{f.transport:<8}{f.interval_s:>5g}s  {f.name}  {f.endpoint}")
+    return 0
+
+
+def cmd_bench(a: argparse.Namespace, s: Settings) -> int:
+    from feeds import bench
+
+    rep = bench.run(s, events=a.events, repeats=a.repeats)
+    if a.json:
+        print(orjson.dumps(rep, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(f"ingest: {rep['events_per_s']:,} events/s end to end; raw XADD {rep['raw_xadd_per_s']:,}/s; "
+              f"ratio {rep['ratio']}; {'PASS' if rep['pass'] else 'FAIL'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from feeds.adapters import PARSE_ADAPTERS
+
+    p = argparse.ArgumentParser(prog="pingan", description="Ping'an command centre (平安指挥中心)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    d = sub.add_parser("demo", help="Redis + simulator + ingest (+ web) on this machine")
+    d.add_argument("--port", type=int, default=8050, help="web app port")
+    d.add_argument("--sim-port", type=int, default=8060)
+    d.add_argument("--redis-port", type=int, default=6380, help="embedded Redis port (0: any free port)")
+    d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
+    d.add_argument("--workers", type=int, default=1, help="ingest processes")
+    d.add_argument("--data-dir")
+    d.set_defaults(fn=cmd_demo)
+
+    sm = sub.add_parser("simulate", help="stand-in for all 21 upstream systems")
+    sm.add_argument("--host", default="127.0.0.1")
+    sm.add_argument("--port", type=int, default=8060)
+    sm.add_argument("--seed", type=int, default=1)
+    sm.add_argument("--speed", type=float, default=1.0)
+    sm.add_argument("--city", help="city adcode (default: settings city_adcode)")
+    sm.add_argument("--volume", action="append", default=[], metavar="CODE=PER_DAY")
+    sm.add_argument("--backfill-h", type=float, default=2.0)
+    sm.add_argument("--data-dir")
+    sm.set_defaults(fn=cmd_simulate)
+
+    i = sub.add_parser("ingest", help="poll the feeds into Redis Streams (APScheduler)")
+    i.add_argument("--feed", action="append", help="only these feed codes")
+    i.add_argument("--once", action="store_true", help="one pass over the feeds, then exit")
+    i.set_defaults(fn=cmd_ingest)
+
+    st = sub.add_parser("status", help="health of every feed")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(fn=cmd_status)
+
+    f = sub.add_parser("feeds", help="feed tools for integrators")
+    fs = f.add_subparsers(dest="feeds_cmd", required=True)
+    fp = fs.add_parser("parse", help="print a file's normalised events (stdout) and rejects (stderr)")
+    fp.add_argument("adapter", choices=PARSE_ADAPTERS)
+    fp.add_argument("file")
+    fp.add_argument("--feed", help="take options (mapping, datum, categories) from this registry feed")
+    fp.add_argument("--source", default="file", help="source code written into the events")
+    fp.add_argument("--datum", default="wgs84", choices=["wgs84", "gcj02", "bd09", "cgcs2000"])
+    fp.add_argument("--storm", help="typhoon adapters: only this storm (e.g. 1822, 201822, Mangkhut)")
+    fp.set_defaults(fn=cmd_feeds_parse)
+    fl = fs.add_parser("list", help="the registry of connected systems")
+    fl.set_defaults(fn=cmd_feeds_list)
+
+    b = sub.add_parser("bench", help="benchmarks (JSON output with --json)")
+    bs = b.add_subparsers(dest="bench_cmd", required=True)
+    bi = bs.add_parser("ingest", help="events/s end to end vs raw pipelined XADD")
+    bi.add_argument("--json", action="store_true")
+    bi.add_argument("--events", type=int, default=100_000)
+    bi.add_argument("--repeats", type=int, default=3)
+    bi.set_defaults(fn=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    return int(args.fn(args, Settings()) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

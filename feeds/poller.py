@@ -1,0 +1,207 @@
+"""One feed's poller. ``run_once`` is one pass: fetch what is new, write it, advance the cursor,
+record health. The scheduler calls it on the feed's interval; tests call it directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from feeds.adapters.base import Reject
+from feeds.event import Event, now_utc
+from feeds.keys import Keys
+from feeds.pipeline import Pipeline
+from feeds.privacy import mask_text
+from feeds.registry import Feed
+from feeds.settings import Settings
+from feeds.sink import StreamSink, WriteResult
+from feeds import transports as tp
+
+log = logging.getLogger(__name__)
+
+INITIAL_LOOKBACK = timedelta(hours=24)  # first poll of a feed with no cursor
+FUTURE_SKEW = timedelta(days=30)  # a record dated further ahead than this never moves a cursor
+
+
+@dataclass
+class IngestContext:
+    """What all pollers of one process share; built once at start-up."""
+
+    settings: Settings
+    r: redis.Redis
+    keys: Keys
+    sink: StreamSink
+    pipeline: Pipeline
+    http: httpx.Client
+    worker: str
+
+    @classmethod
+    def create(cls, settings: Settings, worker: str) -> IngestContext:
+        r = redis.Redis.from_url(settings.redis_url)
+        keys = Keys(settings.key_prefix)
+        return cls(settings, r, keys, StreamSink(r, keys, settings), Pipeline(settings.city_adcode),
+                   httpx.Client(timeout=settings.http_timeout_s, headers={"User-Agent": "pingan-ingest"}),
+                   worker)
+
+    def close(self) -> None:
+        self.http.close()
+        self.r.close()
+
+
+@dataclass
+class PollResult:
+    written: WriteResult = field(default_factory=WriteResult)
+    payload_error: bool = False  # a payload that could not be read at all
+    skipped: bool = False
+
+
+class FeedPoller:
+    def __init__(self, feed: Feed, ctx: IngestContext) -> None:
+        self.feed = feed
+        self.ctx = ctx
+        self.failures = 0
+        self.next_attempt = 0.0
+        self._engine: Any = None
+        self._newest: datetime | None = None
+
+    # ------------------------------------------------------------------ the one pass
+    def run_once(self) -> PollResult:
+        if time.monotonic() < self.next_attempt:
+            return PollResult(skipped=True)
+        started = time.time()
+        try:
+            result = self._poll()
+        except (tp.UpstreamError, redis.RedisError, OSError) as exc:
+            self._failed(f"{type(exc).__name__}: {exc}", started)
+            return PollResult(payload_error=True)
+        except Exception as exc:  # unknown: keep the traceback, keep polling
+            log.exception("feed %s: unexpected error", self.feed.code)
+            self._failed(f"{type(exc).__name__}: {exc}", started)
+            return PollResult(payload_error=True)
+        if result.payload_error and result.written.added == 0:
+            self._failed("payload unreadable (see dead-letter stream)", started, result)
+        else:
+            self._ok(started, result)
+        return result
+
+    def _poll(self) -> PollResult:
+        feed = self.feed
+        result = PollResult()
+        for batch in self._batches():
+            res, payload_error = self._write(batch)
+            result.written += res
+            result.payload_error |= payload_error
+            if batch.cursor:
+                self._save_cursor(batch.cursor)
+            if batch.on_written:
+                batch.on_written(payload_error and res.added == 0)
+        if self._newest is not None and feed.transport == "http" and feed.adapter not in ("cap",):
+            self._save_cursor({"since": tp.iso(self._newest)})
+        return result
+
+    def _write(self, batch: tp.Batch) -> tuple[WriteResult, bool]:
+        items = list(self.ctx.pipeline.run(batch.adapter, batch.payload, self._options(batch)))
+        events = [i for i in items if isinstance(i, Event)]
+        rejects = [i for i in items if isinstance(i, Reject)]
+        limit = now_utc() + FUTURE_SKEW
+        for ev in events:
+            if ev.occurred_at <= limit and (self._newest is None or ev.occurred_at > self._newest):
+                self._newest = ev.occurred_at
+        res = self.ctx.sink.write_events(self.feed.code, events)
+        res.rejected = self.ctx.sink.write_rejects(self.feed.code, rejects)
+        # a reject without a record key means the payload as a whole could not be read
+        whole = any(r.record_key is None for r in rejects) and not events
+        return res, whole
+
+    def _options(self, batch: tp.Batch) -> dict[str, Any]:
+        opts = self.feed.adapter_options()
+        if batch.adapter == "sql" and "mapping" in opts:
+            opts["mapping"] = {**opts["mapping"], "records": ""}
+        return opts
+
+    # ------------------------------------------------------------------ transports
+    def _batches(self) -> Any:
+        feed, s, http = self.feed, self.ctx.settings, self.ctx.http
+        cursor = self._load_cursor()
+        self._newest = tp.parse_iso(cursor.get("since"))
+        since = self._since(cursor)
+        if feed.transport == "sql":
+            return tp.sql_rows(self._sql_engine(), feed.options.get("table", feed.code),
+                               feed.options.get("watermark", "updated_at"), feed.options.get("key", "id"),
+                               cursor, s.batch_size)
+        if feed.transport == "folder":
+            files = self.ctx.keys.files(feed.code)
+            return tp.folder_files(Path(feed.endpoint),
+                                   seen=lambda d: self.ctx.r.zscore(files, d) is not None,
+                                   remember=lambda d: self.ctx.r.zadd(files, {d: time.time()}))
+        if feed.adapter == "open311":
+            return tp.open311_pages(http, feed.endpoint, feed.options.get("format", "json"), since,
+                                    int(feed.options.get("page_size", s.batch_size)))
+        if feed.adapter == "cap":
+            return tp.cap_items(http, feed.endpoint, since if cursor.get("since") else None)
+        if feed.adapter in ("typhoon-json", "cma-bst"):
+            return iter([tp.Batch(feed.adapter, tp.http_get(http, feed.endpoint))])
+        records = (feed.mapping or {}).get("records") if feed.adapter == "json" else "incidents"
+        return tp.since_pages(http, feed.endpoint, feed.adapter, since, s.batch_size, records,
+                              newest=lambda: self._newest)
+
+    def _since(self, cursor: dict[str, str]) -> datetime:
+        last = tp.parse_iso(cursor.get("since"))
+        if last is None:
+            return now_utc() - INITIAL_LOOKBACK
+        return last - timedelta(seconds=self.ctx.settings.poll_overlap_s)
+
+    def _sql_engine(self) -> Any:
+        if self._engine is None:
+            self._engine = tp.make_engine(self.feed.endpoint)
+        return self._engine
+
+    # ------------------------------------------------------------------ cursor and health
+    def _load_cursor(self) -> dict[str, str]:
+        raw = self.ctx.r.hgetall(self.ctx.keys.cursor(self.feed.code))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def _save_cursor(self, values: dict[str, str]) -> None:
+        self.ctx.r.hset(self.ctx.keys.cursor(self.feed.code), mapping=values)
+
+    def _ok(self, started: float, result: PollResult) -> None:
+        self.failures = 0
+        self.next_attempt = 0.0
+        self._health(started, {
+            "last_ok": int(time.time() * 1000), "failures": 0, "payload_error": 0,
+            "last_added": result.written.added, "last_rejected": result.written.rejected,
+        })
+
+    def _failed(self, reason: str, started: float, result: PollResult | None = None) -> None:
+        self.failures += 1
+        reason = mask_text(reason)  # upstream error texts can quote record content
+        s = self.ctx.settings
+        delay = min(s.backoff_max_s, self.feed.interval_s * 2 ** (self.failures - 1))
+        self.next_attempt = time.monotonic() + delay * random.uniform(0.8, 1.0)
+        log.warning("feed %s failed (%d in a row, next try in %.0fs): %s",
+                    self.feed.code, self.failures, delay, reason)
+        fields: dict[str, Any] = {"last_error": reason[:300], "last_error_at": int(time.time() * 1000),
+                                  "failures": self.failures, "payload_error": int(result is not None)}
+        try:
+            self._health(started, fields)
+        except redis.RedisError:
+            log.warning("feed %s: could not record health (Redis unavailable)", self.feed.code)
+
+    def _health(self, started: float, fields: dict[str, Any]) -> None:
+        key = self.ctx.keys.health(self.feed.code)
+        fields |= {"worker": self.ctx.worker, "last_poll": int(time.time() * 1000),
+                   "poll_ms": int((time.time() - started) * 1000), "interval_s": self.feed.interval_s}
+        if self._newest is not None:
+            fields["newest_event"] = tp.iso(self._newest)
+        pipe = self.ctx.r.pipeline(transaction=False)
+        pipe.hset(key, mapping=fields)
+        pipe.expire(key, self.ctx.settings.health_ttl_s)
+        pipe.execute()

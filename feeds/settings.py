@@ -1,0 +1,50 @@
+"""The one typed settings object. Every field is documented in README.md (a test checks it).
+
+Values come from environment variables prefixed ``PINGAN_`` (e.g. ``PINGAN_REDIS_URL``) or a
+``.env`` file in the working directory. Build it once with :func:`get_settings` and pass it down.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PINGAN_", env_file=".env", extra="ignore")
+
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis (or managed Redis) URL.")
+    key_prefix: str = Field("pingan", description="Prefix of every Redis key this system writes.")
+    registry: Path | None = Field(
+        None, description="TOML file merged over the shipped registry of connected systems."
+    )
+    upstream: str = Field(
+        "http://127.0.0.1:8060", description="Base URL that `{upstream}` in registry endpoints expands to."
+    )
+    data_dir: Path = Field(Path("var"), description="Working files: exchange DB, drop folders, archive.")
+    city_adcode: str = Field("440700", description="The city this installation serves (6-digit adcode).")
+    stream_maxlen: int = Field(2_000_000, description="Approximate cap on entries per source stream.")
+    stream_retention_h: float = Field(24 * 30, description="Entries older than this are trimmed (hours).")
+    dedup_window_h: float = Field(
+        72, description="How long an event id is remembered for de-duplication (hours)."
+    )
+    dead_maxlen: int = Field(100_000, description="Approximate cap on the dead-letter stream.")
+    dead_raw_bytes: int = Field(4096, description="Size cap of the (masked) raw copy kept with a reject.")
+    health_ttl_s: int = Field(120, description="A feed's health record expires this long after its last poll.")
+    lease_ttl_s: float = Field(10, description="A poller's lease on a feed; another process takes over after it.")
+    http_timeout_s: float = Field(5, description="Timeout for one upstream HTTP request.")
+    backoff_max_s: float = Field(60, description="Longest wait between polls of a failing feed.")
+    degraded_after: int = Field(1, description="Consecutive failures before a feed shows degraded.")
+    down_after: int = Field(5, description="Consecutive failures before a feed shows down.")
+    poll_overlap_s: float = Field(
+        120, description="Each poll window starts this far before the cursor, to catch late writes."
+    )
+    batch_size: int = Field(500, description="Events written to Redis per round trip.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -146,11 +146,11 @@ def _decode_head(payload: bytes | str) -> str:
 
 def _load(payload: bytes | str) -> Element | Reject:
     if isinstance(payload, str):
-        payload = payload.encode("utf-8")
+        payload = payload.encode("utf-8", "replace")
     if len(payload) > MAX_PAYLOAD_BYTES:
         return Reject(f"xml: payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
     try:
-        root = fromstring(payload, forbid_dtd=True)
+        root: Element = fromstring(payload, forbid_dtd=True)
     except DefusedXmlException as err:
         return Reject(f"xml: forbidden construct ({type(err).__name__})")
     except ParseError as err:
@@ -221,8 +221,9 @@ def _header(root: Element) -> _Header | Reject:
     msg_type = _text(root, "msgType") or ""
     status = STATUS_BY_MSG_TYPE.get(msg_type.casefold())
     if status is None:
-        return Reject(f"msgType: {msg_type[:20] or 'missing'} is not an alert, update or cancel",
-                      record_key=identifier)
+        # Ack and Error answer other messages; they carry no warning for the board
+        reason = f"{msg_type[:20]!r} is not Alert, Update or Cancel" if msg_type else "missing"
+        return Reject(f"msgType: {reason}", record_key=identifier)
     refs = tuple((_text(root, "references") or "").split())
     first_ref = refs[0].split(",") if refs else []
     # an update or cancel belongs to the case its first reference opened (CAP: "sender,id,sent")

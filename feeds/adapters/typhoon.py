@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -44,7 +44,9 @@ INTENSITY: Mapping[int, tuple[str, str]] = {
 }
 # intensity category -> priority (1 urgent … 4 low); anything not listed is 4
 PRIORITY_BY_INTENSITY: Mapping[int, int] = {6: 1, 5: 1, 4: 2, 3: 3}
-BST_END_FLAGS: Mapping[str, str] = {"0": "dissipated", "1": "left_area", "2": "merged", "3": "quasi_stationary"}
+BST_END_FLAGS: Mapping[str, str] = {
+    "0": "dissipated", "1": "left_area", "2": "merged", "3": "quasi_stationary",
+}
 RAW_CHARS = 2000  # characters of a record kept with a reject
 SUMMARY_CHARS = 500  # Event.summary limit
 
@@ -56,6 +58,7 @@ _STRONG_NAMES: tuple[tuple[str, int], ...] = (
 )
 _BST_TIME_RE = re.compile(r"\d{10}")
 _FOUR_DIGITS_RE = re.compile(r"\d{4}")
+_CN_NUMBERS_RE = re.compile(r"\d{4}(?:,\d{4})*")
 _QUADRANTS = ("ne", "se", "sw", "nw")
 
 
@@ -87,11 +90,11 @@ class _Fix:
 @dataclass(slots=True)
 class _Storm:
     key: str  # the upstream storm id in the case id: "201822", or "1949-Carmen-0000" when unnumbered
-    name: str | None
+    name_zh: str | None
     name_en: str | None
     first_time: datetime | None
     attrs: dict[str, Any] = field(default_factory=dict)
-    landfall: list[dict[str, Any]] = field(default_factory=list)
+    landfall: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)  # (time, entry)
 
 
 def parse_bst(payload: bytes, options: Mapping[str, Any]) -> Iterator[Parsed]:
@@ -140,7 +143,12 @@ def _decode(payload: bytes | str) -> str:
 
 
 def _raw(obj: Any) -> str:
-    text = obj if isinstance(obj, str) else orjson.dumps(obj, default=str).decode()
+    if isinstance(obj, str):
+        return mask_text(obj[:RAW_CHARS])
+    try:
+        text = orjson.dumps(obj, default=str).decode()
+    except orjson.JSONEncodeError:  # orjson reads 1024 levels deep but writes only 254
+        text = f"<{type(obj).__name__} nested too deeply to show>"
     return mask_text(text[:RAW_CHARS])
 
 
@@ -160,7 +168,7 @@ def _position(lat: float | None, lon: float | None, datum: Datum) -> tuple[float
         lon -= 360  # a storm east of the date line (CMA writes 255.0°E for 105.0°W)
     if not (math.isfinite(lon) and -180 <= lon <= 180):
         raise _FieldError("lon", f"{lon} out of range")
-    return to_wgs84(lat, lon, datum)
+    return to_wgs84(float(lat), float(lon), datum)
 
 
 def _intensity_info(code: int) -> tuple[str, str]:
@@ -170,10 +178,12 @@ def _intensity_info(code: int) -> tuple[str, str]:
 def _candidate(ctx: _Context, storm: _Storm, fix: _Fix) -> dict[str, Any]:
     zh, abbr = _intensity_info(fix.intensity)
     case_id = f"{ctx.source}:{storm.key}"
-    landfall = [lf for lf in storm.landfall if lf["time"] <= fix.time.isoformat()] or None
+    # landfalls so far: the event for a fix says what was known at that fix
+    landfall = [lf for t, lf in storm.landfall if t <= fix.time] or None
     attrs: dict[str, Any] = {
         "storm_id": storm.key,
-        "name": storm.name,
+        # not "name": attrs under that key are masked as a person's name at ingest
+        "name_zh": storm.name_zh,
         "name_en": storm.name_en,
         "intensity": fix.intensity,
         "intensity_zh": zh,
@@ -205,7 +215,7 @@ def _candidate(ctx: _Context, storm: _Storm, fix: _Fix) -> dict[str, Any]:
 
 
 def _summary(storm: _Storm, fix: _Fix, intensity_zh: str) -> str:
-    names = [n for n in dict.fromkeys((storm.name, storm.name_en)) if n]
+    names = [n for n in dict.fromkeys((storm.name_zh, storm.name_en)) if n]
     parts = [*names, intensity_zh]
     if fix.pressure is not None:
         parts.append(f"{fix.pressure:g}hPa")
@@ -247,12 +257,12 @@ def _bst_storm(ctx: _Context, header: str | None, header_no: int,
         # the lines under a bad header belong to no known storm: the header is the one bad record
         yield Reject(str(err), _raw(header), f"line {header_no}")
         return
-    fixes: list[tuple[int, _Fix | Reject]] = [(no, _bst_fix(ctx, no, text)) for no, text in lines]
-    good = [f for _, f in fixes if isinstance(f, _Fix)]
+    fixes = [_bst_fix(ctx, no, text) for no, text in lines]
+    good = [f for f in fixes if isinstance(f, _Fix)]
     storm = _bst_identity(head, good[0].time if good else None)
     if not _wanted(ctx, (head["intl"], head["cn"], storm.key), (head["name"],)):
         return
-    for _, fix in fixes:
+    for fix in fixes:
         yield fix if isinstance(fix, Reject) else _candidate(ctx, storm, fix)
 
 
@@ -260,12 +270,15 @@ def _bst_header(line: str) -> dict[str, str]:
     p = line.split()
     if len(p) < 7:
         raise _FieldError("header", f"expected at least 7 fields, got {len(p)}")
-    for name, value in (("intl", p[1]), ("serial", p[3]), ("cn", p[4])):
+    for name, value in (("intl", p[1]), ("serial", p[3])):
         if not _FOUR_DIGITS_RE.fullmatch(value):
             raise _FieldError("header", f"{name} number {value[:10]!r} is not 4 digits")
+    # a storm formed by a merger carries both China numbers: "7127,7128" (Faye(Gloria), 1971)
+    if not _CN_NUMBERS_RE.fullmatch(p[4]):
+        raise _FieldError("header", f"China number {p[4][:20]!r} is not 4 digits")
     # the compile date closes the line; the name (possibly absent) sits between it and the interval
     tail = p[7:-1] if len(p) > 7 and re.fullmatch(r"\d{8}", p[-1]) else p[7:]
-    return {"intl": p[1], "serial": p[3], "cn": p[4], "end": p[5], "interval": p[6], "name": " ".join(tail)}
+    return {"intl": p[1], "serial": p[3], "cn": p[4], "end": p[5], "name": " ".join(tail)}
 
 
 def _bst_identity(head: dict[str, str], first: datetime | None) -> _Storm:
@@ -280,7 +293,7 @@ def _bst_identity(head: dict[str, str], first: datetime | None) -> _Storm:
         key = f"{year}-{name}-s{head['serial']}"
     attrs = {"intl_no": head["intl"], "cn_no": head["cn"], "serial": head["serial"],
              "end_flag": BST_END_FLAGS.get(head["end"], head["end"])}
-    return _Storm(key, head["name"] or None, head["name"] or None, first, attrs)
+    return _Storm(key, None, head["name"] or None, first, attrs)
 
 
 def _full_year(yy: int, near: int) -> int:
@@ -309,7 +322,7 @@ def _bst_values(ctx: _Context, line: str) -> _Fix:
     if not _BST_TIME_RE.fullmatch(p[0]):
         raise _FieldError("time", f"{p[0][:20]!r} is not YYYYMMDDHH")
     try:
-        t = datetime.strptime(p[0], "%Y%m%d%H").replace(tzinfo=timezone.utc)
+        t = datetime.strptime(p[0], "%Y%m%d%H").replace(tzinfo=UTC)
     except ValueError:
         raise _FieldError("time", f"{p[0]!r} is not a valid date and hour") from None
     intensity = _bst_int(p[1], "intensity")
@@ -325,13 +338,13 @@ def _bst_values(ctx: _Context, line: str) -> _Fix:
 
 
 def _load_json(payload: bytes | str) -> list[Any] | Reject:
-    data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+    data = payload.encode("utf-8", "replace") if isinstance(payload, str) else bytes(payload)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as err:
-        return Reject(f"json: not a JSON document ({err})", mask_text(data[:RAW_CHARS].decode("utf-8", "replace")))
+        return Reject(f"json: not a JSON document ({err})", _raw(data[:RAW_CHARS].decode("utf-8", "replace")))
     if isinstance(doc, dict):
         return [doc]  # a single storm object
     if not isinstance(doc, list):
@@ -352,8 +365,9 @@ def _json_storm(ctx: _Context, obj: dict[str, Any]) -> Iterator[Parsed]:
     if not isinstance(points, list):
         yield Reject("points: not a list", _raw(obj), key)
         return
+    is_current = obj.get("is_current")
     storm = _Storm(key, name, ename, _opt_time(obj.get("begin_time")),
-                   {"is_current": obj.get("is_current") if isinstance(obj.get("is_current"), int) else None},
+                   {"is_current": is_current if type(is_current) is int else None},
                    _landfall(obj.get("land"), ctx.datum))
     for index, point in enumerate(points):
         try:
@@ -444,7 +458,7 @@ def _quad(value: Any, name: str) -> dict[str, Any] | None:
     return {q: _opt_num(value.get(q), f"{name}.{q}") for q in _QUADRANTS}
 
 
-def _landfall(value: Any, datum: Datum) -> list[dict[str, Any]]:
+def _landfall(value: Any, datum: Datum) -> list[tuple[datetime, dict[str, Any]]]:
     """Landfalls with a readable time and place; a broken entry is dropped, not the storm's fixes."""
     out = []
     for item in value if isinstance(value, list) else []:
@@ -456,7 +470,8 @@ def _landfall(value: Any, datum: Datum) -> list[dict[str, Any]]:
         except _FieldError as err:
             log.debug("typhoon: landfall entry dropped: %s", err)
             continue
-        out.append({"position": _opt_str(item.get("position")), "time": t.isoformat(), "lat": lat, "lon": lon})
+        entry = {"position": _opt_str(item.get("position")), "time": t.isoformat(), "lat": lat, "lon": lon}
+        out.append((t, entry))
     return out
 
 
@@ -468,7 +483,7 @@ def _forecast(value: Any, datum: Datum) -> list[dict[str, Any]] | None:
     for entry in value:
         if not isinstance(entry, dict):
             continue
-        pts = [p for p in map(lambda p: _forecast_point(p, datum), _as_list(entry.get("points"))) if p]
+        pts = [fp for p in _as_list(entry.get("points")) if (fp := _forecast_point(p, datum))]
         out.append({"agency": _opt_str(entry.get("sets")), "points": pts})
     return out or None
 

@@ -1,5 +1,5 @@
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from feeds.adapters.base import Reject, normalise
 from feeds.event import make_event_id
@@ -10,7 +10,7 @@ def ev(i: int, source: str = "12345"):
     e = normalise({
         "event_id": make_event_id(source, i), "case_id": f"{source}:{i}", "source": source, "kind": "case",
         "status": "reported", "category": "public_service",
-        "occurred_at": datetime(2026, 11, 22, 1, 0, i % 60, tzinfo=timezone.utc), "summary": "电话13812345678",
+        "occurred_at": datetime(2026, 11, 22, 1, 0, i % 60, tzinfo=UTC), "summary": "电话13812345678",
     })
     assert not isinstance(e, Reject)
     return e

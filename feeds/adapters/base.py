@@ -33,7 +33,14 @@ Parsed = Candidate | Reject
 # adapter(payload, options) -> candidates and rejects; options come from the feed's registry entry
 Adapter = Callable[[bytes, Mapping[str, Any]], Iterator[Parsed]]
 
-MASKED_FIELDS = ("summary", "department")
+# masked, then clipped to the Event's limits: masking first means a cut never leaves half a number
+TEXT_LIMITS = {"summary": 500, "department": 100}
+ADDRESS_LIMIT = 200
+
+
+def mask_clip(text: str, limit: int) -> str:
+    masked = mask_text(text)
+    return masked if len(masked) <= limit else masked[: limit - 1] + "…"
 
 
 def validation_reason(err: ValidationError) -> str:
@@ -46,17 +53,20 @@ def validation_reason(err: ValidationError) -> str:
 
 
 def normalise(candidate: Candidate, ingested_at: datetime | None = None) -> Event | Reject:
-    """Mask personal data in a candidate and validate it into an Event (or a Reject)."""
+    """Mask personal data in a candidate and validate it into an Event (or a Reject).
+
+    This is the one place masking happens for events, so no adapter can forget it.
+    """
     c = dict(candidate)
-    for f in MASKED_FIELDS:
+    for f, limit in TEXT_LIMITS.items():
         v = c.get(f)
         if isinstance(v, str):
-            c[f] = mask_text(v)
+            c[f] = mask_clip(v, limit)
     if c.get("attrs"):
         c["attrs"] = mask_value(c["attrs"])
     loc = c.get("location")
     if isinstance(loc, dict) and isinstance(loc.get("address"), str):
-        c["location"] = {**loc, "address": mask_text(loc["address"])}
+        c["location"] = {**loc, "address": mask_clip(loc["address"], ADDRESS_LIMIT)}
     c.setdefault("ingested_at", ingested_at or now_utc())
     try:
         return Event.model_validate(c)

@@ -16,13 +16,9 @@ from typing import Any, Final
 
 from feeds.adapters.base import Candidate, Parsed, Reject
 from feeds.adapters.mapping import (
-    ADDRESS_MAX,
     DEFAULT_TZ,
-    DEPARTMENT_MAX,
-    SUMMARY_MAX,
     FieldError,
     build_location,
-    clip_text,
     load_json,
     masked_raw,
     parse_time,
@@ -147,7 +143,7 @@ def _candidate(record: Mapping[str, Any], ctx: _Context) -> Candidate:
         "status": status,
         "category": category,
         "occurred_at": updated,
-        "summary": clip_text(_summary(record, type_text, location), SUMMARY_MAX),
+        "summary": _summary(record, type_text, location),
     }
     optional = {
         "reported_at": parse_time(incident.get("incidentCreationTimeStamp"), ("iso",), ctx.tz,
@@ -219,7 +215,7 @@ def _location(record: Mapping[str, Any], ctx: _Context) -> dict[str, Any] | None
         _position(loc, ctx.datum),
         adcode=_code(loc, "districtCode", 6),
         town=_code(loc, "townCode", 9),
-        address=clip_text(address, ADDRESS_MAX) if address else None,
+        address=address or None,
     )
 
 
@@ -256,7 +252,7 @@ def _summary(record: Mapping[str, Any], type_text: str, location: Mapping[str, A
 
 def _department(record: Mapping[str, Any]) -> str | None:
     name = _text(_component(record, "agencyComponent"), "agencyName")
-    return clip_text(name, DEPARTMENT_MAX) if name else None
+    return name or None
 
 
 def _attrs(record: Mapping[str, Any], type_text: str) -> dict[str, Any]:

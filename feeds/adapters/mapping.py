@@ -236,12 +236,6 @@ def position(lat: Any, lon: Any, datum: str, lat_field: str = "lat",
     return wla, wlo
 
 
-def clip_text(text: str, limit: int) -> str:
-    """Masked, then clipped: masking first means a cut never leaves half a phone number."""
-    masked = mask_text(text)
-    return masked if len(masked) <= limit else masked[: limit - 1] + "…"
-
-
 def build_location(pos: tuple[float, float] | None, **parts: str | None) -> dict[str, Any] | None:
     """The candidate's location, or None when the upstream gave no location field at all."""
     loc: dict[str, Any] = {k: v for k, v in parts.items() if v is not None}
@@ -533,9 +527,9 @@ def _candidate(record: Mapping[str, Any], mapping: CompiledMapping, options: Map
 
 def _optional(values: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: values[k] for k in ("priority", "reported_at") if values.get(k) is not None}
-    for key, limit in (("summary", SUMMARY_MAX), ("department", DEPARTMENT_MAX)):
+    for key in ("summary", "department"):
         if isinstance(values.get(key), str):
-            out[key] = clip_text(values[key], limit)
+            out[key] = values[key]
     return out
 
 
@@ -545,7 +539,7 @@ def _location(values: Mapping[str, Any], datum: str) -> dict[str, Any] | None:
     return build_location(
         pos, adcode=values.get("adcode"), town=values.get("town"), village=values.get("village"),
         grid=values.get("grid"),
-        address=clip_text(address, ADDRESS_MAX) if isinstance(address, str) else address,
+        address=address,
     )
 
 

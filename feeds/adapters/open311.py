@@ -31,10 +31,8 @@ from feeds.adapters.mapping import (
     ADDRESS_MAX,
     DEFAULT_TZ,
     DEPARTMENT_MAX,
-    SUMMARY_MAX,
     FieldError,
     build_location,
-    clip_text,
     load_json,
     masked_raw,
     parse_time,
@@ -211,8 +209,7 @@ def _candidate(record: dict[str, Any], ctx: _Context) -> Candidate:
         "status": status,
         "category": _category(record, ext, ctx),
         "occurred_at": occurred,
-        "summary": clip_text(_text(record, "description") or _text(record, "service_name") or "",
-                             SUMMARY_MAX),
+        "summary": _text(record, "description") or _text(record, "service_name") or "",
     }
     optional = {
         "reported_at": reported,
@@ -239,7 +236,7 @@ def _text_or_none(obj: Mapping[str, Any], key: str) -> str | None:
 
 def _clipped(obj: Mapping[str, Any], key: str, limit: int) -> str | None:
     text = _text(obj, key)
-    return clip_text(text, limit) if text else None
+    return text or None
 
 
 def _time(obj: Mapping[str, Any], key: str, tz: str, name: str | None = None) -> datetime | None:

@@ -9,7 +9,7 @@ and the ingest path drops it as a duplicate.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -162,4 +162,4 @@ def make_event_id(source: str, *parts: object) -> str:
 
 def now_utc() -> datetime:
     """The one clock of the ingest path (tests may monkeypatch it)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

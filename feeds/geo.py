@@ -20,11 +20,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import prcoords
+import shapely
 from shapely import STRtree
 from shapely.geometry import Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 
 class Datum(StrEnum):
@@ -59,11 +60,10 @@ def geometry_to_wgs84(geom: BaseGeometry, datum: Datum | str) -> BaseGeometry:
     if Datum(datum) in (Datum.wgs84, Datum.cgcs2000):
         return geom
 
-    def fn(x: Any, y: Any, z: Any = None) -> tuple[Any, Any]:
-        pts = [to_wgs84(lat, lon, datum) for lon, lat in zip(x, y, strict=True)]
-        return [p[1] for p in pts], [p[0] for p in pts]
+    def fn(coords: Any) -> Any:
+        return np.array([to_wgs84(lat, lon, datum)[::-1] for lon, lat in coords])
 
-    return transform(fn, geom)
+    return shapely.transform(geom, fn)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ and run the same path.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-import logging
 from typing import Any
 
 from feeds.adapters import get_adapter

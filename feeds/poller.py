@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import redis
 
+from feeds import transports as tp
 from feeds.adapters.base import Reject
 from feeds.event import Event, now_utc
 from feeds.keys import Keys
@@ -23,7 +24,6 @@ from feeds.privacy import mask_text
 from feeds.registry import Feed
 from feeds.settings import Settings
 from feeds.sink import StreamSink, WriteResult
-from feeds import transports as tp
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class FeedPoller:
         self.next_attempt = 0.0
         self._engine: Any = None
         self._newest: datetime | None = None
+        self._options = feed.adapter_options()
 
     # ------------------------------------------------------------------ the one pass
     def run_once(self) -> PollResult:
@@ -108,7 +109,7 @@ class FeedPoller:
         return result
 
     def _write(self, batch: tp.Batch) -> tuple[WriteResult, bool]:
-        items = list(self.ctx.pipeline.run(batch.adapter, batch.payload, self._options(batch)))
+        items = list(self.ctx.pipeline.run(batch.adapter, batch.payload, self._options))
         events = [i for i in items if isinstance(i, Event)]
         rejects = [i for i in items if isinstance(i, Reject)]
         limit = now_utc() + FUTURE_SKEW
@@ -121,11 +122,6 @@ class FeedPoller:
         whole = any(r.record_key is None for r in rejects) and not events
         return res, whole
 
-    def _options(self, batch: tp.Batch) -> dict[str, Any]:
-        opts = self.feed.adapter_options()
-        if batch.adapter == "sql" and "mapping" in opts:
-            opts["mapping"] = {**opts["mapping"], "records": ""}
-        return opts
 
     # ------------------------------------------------------------------ transports
     def _batches(self) -> Any:

@@ -6,6 +6,7 @@ A new system that speaks Open311, CAP, CAD JSON, CSV or mapped JSON needs an ent
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -28,7 +29,7 @@ class Feed:
     interval_s: float
     datum: str = Datum.wgs84.value
     sla: str = "none"
-    mapping: dict[str, Any] | None = None
+    mapping: Mapping[str, Any] | None = None  # compiled (feeds.adapters.mapping.compile_mapping)
     options: dict[str, Any] = field(default_factory=dict)
 
     def adapter_options(self) -> dict[str, Any]:
@@ -85,7 +86,10 @@ def _build(code: str, raw: dict[str, Any], settings: Settings) -> Feed:
     mapping = None
     if raw.get("mapping") is not None:
         try:
-            mapping = dict(compile_mapping(resolve_mapping(raw["mapping"])))
+            spec = dict(resolve_mapping(raw["mapping"]))
+            if raw["transport"] == "sql":
+                spec["records"] = ""  # the poller hands the adapter a JSON list of rows
+            mapping = compile_mapping(spec)
         except (ValueError, OSError) as exc:
             raise RegistryError(f"feed {code}: mapping: {exc}") from exc
     return Feed(

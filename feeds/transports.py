@@ -170,7 +170,8 @@ def make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         return sa.create_engine(
-            "sqlite://", creator=lambda: sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            "sqlite://", creator=lambda: sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, timeout=5, check_same_thread=False)
         )
     return sa.create_engine(url, pool_pre_ping=True, pool_size=2)
 

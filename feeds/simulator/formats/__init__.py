@@ -1,0 +1,1 @@
+"""Rendering facts into each upstream's real format (one module per format family)."""

@@ -35,7 +35,7 @@ def _glued_name(text: str, start: int, name: str) -> int:
     """Length of a name glued to its keyword ("报警人张三称"), or 0 when it is not one."""
     if name.startswith(_NOT_NAMES) or not "\u4e00" <= name[0] <= "\u9fff":
         return 0
-    for n in (3, 2):
+    for n in (4, 3, 2):
         after = text[start + n : start + n + 2]
         if len(name) >= n and (after[:1].isdigit() or after.startswith(_NAME_ENDS)):
             return n

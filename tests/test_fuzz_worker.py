@@ -90,8 +90,8 @@ def test_fuzzed_payloads_through_the_worker_path(adapter, r, keys, settings):  #
         assert r.xlen(keys.stream(code)) - stream0 == res.added == len(items) - rejects - res.duplicates
         if not items:  # only a payload with no record in it may give nothing at all
             text = payload.replace(b"\x00", b"").decode("utf-8", "replace")
-            lines = [ln for ln in text.splitlines()
-                     if ln.strip() and not (adapter == "cma-bst" and ln.startswith("66666"))]  # a storm with no fix
+            lines = [ln for ln in text.splitlines()  # lines that could hold a record; a storm header alone holds none
+                     if any(c.isalnum() for c in ln) and not (adapter == "cma-bst" and ln.startswith("66666"))]
             assert len(lines) <= (1 if adapter == "csv" else 0), payload
 
     run()

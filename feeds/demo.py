@@ -78,6 +78,8 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
         last_report = time.monotonic()
         while not stopping:
             time.sleep(0.5)
+            if stopping:  # a terminal's Ctrl-C reaches the children too: don't restart them
+                break
             for c in children:
                 _supervise(c, env)
             if time.monotonic() - last_report >= REPORT_EVERY_S:

@@ -92,11 +92,25 @@ def _number_sub(m: re.Match[str]) -> str:
     return _star_digits(t, area, 4)
 
 
+_MOBILE_SECOND = frozenset("3456789")
+
+
+def _mask_run(m: re.Match[str]) -> str:
+    run = m.group(0)
+    if run.isdigit():  # the common shapes, sliced directly
+        n = len(run)
+        if n == 11 and run[0] == "1" and run[1] in _MOBILE_SECOND:
+            return f"{run[:3]}****{run[7:]}"
+        if n in (15, 18):
+            return run[:6] + "*" * (n - 10) + run[-4:]
+    return _NUMBERS_RE.sub(_number_sub, run)
+
+
 def mask_text(text: str) -> str:
     """Mask every phone number, ID number, e-mail address and announced name in free text."""
     if not text:
         return text
-    text = _RUN.sub(lambda m: _NUMBERS_RE.sub(_number_sub, m.group(0)), text)
+    text = _RUN.sub(_mask_run, text)
     if "@" in text:
         text = _EMAIL_RE.sub(lambda m: m.group(0)[0] + "***" + m.group(0)[m.group(0).index("@"):], text)
     if _WORDS.search(text):

@@ -1,0 +1,58 @@
+"""`pingan demo` as a user runs it: embedded real Redis, simulator, ingest; all 21 feeds ok; Ctrl-C
+stops everything and leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+
+from feeds.keys import Keys
+from feeds.redis_server import free_port
+from feeds.registry import load_feeds
+from feeds.settings import Settings
+from feeds.status import collect
+from tests.conftest import REPO
+from tests.e2e import wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PINGAN_")}
+    out = tmp_path / "demo.log"
+    with open(out, "wb") as log:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "dashboard.cli", "demo", "--redis-port", "0", "--sim-port", str(free_port()),
+             "--data-dir", str(tmp_path / "var")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = wait_until(lambda: (m := re.search(r"Redis\s+(redis://\S+)", out.read_text("utf-8", "replace")))
+                         and m.group(1), 30, what="the demo banner")
+        settings = Settings(redis_url=url)
+        r = redis.Redis.from_url(url)
+        feeds = load_feeds(settings)
+
+        def report():
+            return collect(r, Keys(settings.key_prefix), feeds, settings)
+
+        t0 = time.monotonic()
+        first = wait_until(lambda: (rep := report())["summary"]["ok"] == 21 and rep, 60, what="21 feeds ok")
+        assert time.monotonic() - t0 < 60
+        lens = {f["code"]: f["stream_len"] for f in first["feeds"]}
+        wait_until(lambda: all(f["stream_len"] > lens[f["code"]] for f in report()["feeds"]), 60,
+                   what="every stream to grow")
+        server = r.info("server")
+        assert server["redis_mode"] == "standalone" and server["tcp_port"] != 6379
+    finally:
+        demo.send_signal(signal.SIGINT)
+        demo.wait(30)
+    assert demo.returncode == 0
+    time.sleep(0.5)
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()

@@ -132,16 +132,17 @@ def test_lifecycles_are_ordered_and_sometimes_cancelled_or_redone() -> None:
     created = START
     for feed, profile in PROFILES.items():
         rng = random.Random(feed)
-        timelines = [draw_timeline(profile, created, rng, urgent=i % 20 == 0) for i in range(3000)]
+        timelines = [draw_timeline(profile, created, rng, urgent=i % 20 == 0) for i in range(1000)]
         for steps in timelines:
             assert steps[0].status == "reported" and steps[0].at == created
             assert all(a.at < b.at for a, b in zip(steps, steps[1:], strict=False))
+            assert all(s.at.microsecond == 0 for s in steps)  # upstreams print whole seconds
             assert steps[-1].status in ("closed", "rated", "cancelled")
         assert any(s[-1].status == "cancelled" for s in timelines), feed
         if profile.rate is not None:
             assert any(s[-1].satisfaction in ("满意", "基本满意") for s in timelines)
     rng = random.Random(1)
-    redone = [max(s.redo for s in draw_timeline(PROFILES["12345"], created, rng, False)) for _ in range(20000)]
+    redone = [max(s.redo for s in draw_timeline(PROFILES["12345"], created, rng, False)) for _ in range(8000)]
     assert any(r >= 3 for r in redone)
 
 

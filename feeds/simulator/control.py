@@ -33,7 +33,7 @@ def _sim(feed: str | None = None) -> Simulator:
 @control.post("/<feed>/fault")
 def fault(feed: str) -> Response:
     sim = _sim(feed)
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(force=True, silent=True) or {}
     mode = body.get("mode") if isinstance(body, dict) else None
     if mode not in MODES:
         return _json({"error": f"mode: must be one of {', '.join(MODES)}"}, 400)
@@ -72,7 +72,7 @@ def resume() -> Response:
 @control.post("/step")
 def step() -> Response:
     """Advance simulated time by hand: {"seconds": N}."""
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(force=True, silent=True) or {}
     seconds = body.get("seconds") if isinstance(body, dict) else None
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
         return _json({"error": "seconds: a positive number is required"}, 400)

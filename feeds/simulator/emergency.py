@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -70,7 +71,8 @@ class Emergency:
         self._severity = 0
         self._episode = ""
         self._lower_since: datetime | None = None
-        self.boats = None  # set by the model: (adcode, mark) -> (in port, at sea)
+        # set by the model: (adcode, mark) -> boats (in port, at sea) of the district's ports
+        self.boats: Callable[[str, datetime], tuple[int, int]] | None = None
 
     def target(self, t: datetime) -> tuple[int, str]:
         rain = 0

@@ -49,8 +49,9 @@ class Simulator:
         self.table = ExchangeTable(self.data_dir / "exchange.db")
         self.folders = {"sj": DropFolder(self.data_dir / "drop" / "sj", "csv", "12315"),
                         "mz": DropFolder(self.data_dir / "drop" / "mz", "xlsx", "shjz")}
-        for w in (self.table, *self.folders.values()):
-            w.slow_s = slow_s
+        self.table.slow_s = slow_s
+        for folder in self.folders.values():
+            folder.slow_s = slow_s
         self._xf_seq = 0
         self._files_until = {f: _floor(anchor, FILE_EVERY) for f in self.folders}
         self._pruned_at = anchor
@@ -103,8 +104,9 @@ class Simulator:
         before = self.model.now - timedelta(hours=RETENTION_H)
         self.store.prune(before)
         self.model.prune(before)
-        for w in (self.table, *self.folders.values()):
-            w.prune_ledger(before)
+        self.table.prune_ledger(before)
+        for folder in self.folders.values():
+            folder.prune_ledger(before)
         self._pruned_at = self.model.now
 
     # -- writers ---------------------------------------------------------------------------------

@@ -75,9 +75,9 @@ def _office(acc: float, disp: float, work: float, resolve: float, close: float, 
 
 DAY = 1440.0
 PROFILES: dict[str, Profile] = {
-    "110": _cad(0.5, 2, 1, 7, 40, 120),
+    "110": _cad(0.5, 2, 1, 6, 40, 120),
     "119": _cad(0.3, 1, 0.5, 9, 60, 180),
-    "120": _cad(0.5, 1.5, 1, 11, 45, 60),
+    "120": _cad(0.5, 1.5, 1, 8, 45, 60),
     "122": _cad(1, 3, 1, 12, 50, 240),
     "12345": Profile(
         path=(S("accepted", "accepted", 45, 1.0), S("dispatched", "dispatched", 30),
@@ -85,8 +85,8 @@ PROFILES: dict[str, Profile] = {
         redo_path=(S("in_progress", "in_progress", 120), S("resolved", "resolved", 1400, 0.9)),
         close=S("closed", "closed", 360), rate=S("rated", "rated", DAY, 0.5), redo_p=0.05),
     "qy117": Profile(
-        path=(S("accepted", "accepted", 10), S("dispatched", "dispatched", 8),
-              S("replied", "in_progress", 15), S("solution", "resolved", 300, 0.8)),
+        path=(S("accepted", "accepted", 8), S("dispatched", "dispatched", 6),
+              S("replied", "in_progress", 10), S("solution", "resolved", 300, 0.8)),
         redo_path=(S("replied", "in_progress", 30), S("solution", "resolved", 300, 0.8)),
         close=S("closed", "closed", 1.5 * DAY), rate=S("rated", "rated", 720, 0.5), redo_p=0.03),
     "cg": _office(20, 30, 60, 480, DAY, redo_p=0.03),
@@ -142,7 +142,7 @@ def _redo_rounds(profile: Profile, rng: random.Random, factor: float, steps: lis
         if not again:
             break
         redo, p = redo + 1, REDO_AGAIN_P
-        t += timedelta(minutes=rng.uniform(10, 240))
+        t += timedelta(seconds=round(rng.uniform(600, 14400)))
         steps.append(Step(t, "reopened", "reopened", redo))
         for stage in profile.redo_path:
             t += delay(rng, stage, factor)

@@ -50,7 +50,7 @@ class Model:
         self.volumes = {**DEFAULT_VOLUMES, **(volumes or {})}
         self.case_feeds = [f for f in self.volumes if f in PROFILES and f in store.logs]
         self.storms = StormTrack(seed, city, anchor)
-        self.weather = Weather(seed, city, anchor, lambda t: self.storms.near(t) is not None)
+        self.weather = Weather(seed, city, anchor, self.storms.near)
         self.emergency = Emergency(seed, city, self.weather, self.storms)
         self.gauges = Gauges(seed, city, self._rain_at)
         self.fleet = Fleet(seed, city, self.emergency.shelter_since)

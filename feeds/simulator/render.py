@@ -65,7 +65,7 @@ class Renderer:
         if adapter == "cad":
             return dumps(items, cad_envelope)
         if adapter == "json":
-            return dumps(items, ENVELOPES[feed][1])
+            return dumps(items, ENVELOPES[feed][1] if feed in ENVELOPES else bare)
         return dumps(items, bare)
 
     def xml_document(self, feed: str, entries: list[Entry], extensions: bool = True) -> bytes:

@@ -21,7 +21,8 @@ REPORT_EVERY = timedelta(minutes=15)
 FLEET = 150
 TRANSIT = timedelta(hours=1.5)
 RETURN_WITHIN = timedelta(hours=2)
-SHIP_TYPES = (("渔船", 80), ("货船", 10), ("客船", 5), ("工程船", 5))
+SHIP_TYPES = ("渔船", "货船", "客船", "工程船")
+SHIP_WEIGHTS = (80, 10, 5, 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ def make_fleet(city: CityGeo, count: int = FLEET) -> list[Vessel]:
     out = []
     for i in range(count):
         port = city.ports[i % len(city.ports)]
-        kind = rng.choices(*zip(*SHIP_TYPES, strict=True))[0]
+        kind = rng.choices(SHIP_TYPES, SHIP_WEIGHTS)[0]
         district = city.district_names[port.adcode][0]
         prefix = {"渔船": "渔", "货船": "货", "客船": "客", "工程船": "工"}[kind]
         mmsi = f"41{3 + i % 2}{city.city[2:4]}{i:04d}"

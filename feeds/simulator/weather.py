@@ -26,7 +26,8 @@ HAZARDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "高温": ("11B09", ("黄色", "橙色", "红色")),
     "大雾": ("11B17", ("黄色", "橙色", "红色")),
 }
-_ORDINARY = (("暴雨", 40), ("雷雨大风", 20), ("大风", 15), ("高温", 15), ("大雾", 10))
+_ORDINARY = ("暴雨", "雷雨大风", "大风", "高温", "大雾")
+_ORDINARY_WEIGHTS = (40, 20, 15, 15, 10)
 RAIN_HAZARDS = frozenset({"台风", "暴雨", "雷雨大风"})
 COLOUR_RANK = {"蓝色": 1, "黄色": 2, "橙色": 3, "红色": 4}
 RAIN_MM_H = {0: 0.0, 1: 4.0, 2: 12.0, 3: 30.0, 4: 55.0}  # by colour rank
@@ -56,11 +57,13 @@ class Cycle:
 
 
 class Weather:
-    """Cycles generated lazily from ``anchor``; ``storm_near(t)`` makes a cycle a typhoon one."""
+    """Cycles generated lazily from ``anchor``; a storm within reach (``storm_km(t)`` is its
+    distance from the city, None when far) makes a cycle a typhoon one."""
 
-    def __init__(self, seed: int, city: CityGeo, anchor: datetime, storm_near: Callable[[datetime], bool]) -> None:
+    def __init__(self, seed: int, city: CityGeo, anchor: datetime,
+                 storm_km: Callable[[datetime], float | None]) -> None:
         self.seed, self.city, self._anchor = seed, city, anchor
-        self._storm_near = storm_near
+        self._storm_km = storm_km
         self.cycles: list[Cycle] = []
 
     def _extend(self, until: datetime) -> None:
@@ -70,13 +73,14 @@ class Weather:
 
     def _make_cycle(self, k: int, start: datetime) -> Cycle:
         rng = random.Random(f"{self.seed}:weather:{k}")
-        near = self._storm_near(start)
-        hazard = "台风" if near else rng.choices(*zip(*_ORDINARY, strict=True))[0]
+        km = self._storm_km(start)
+        hazard = "台风" if km is not None else rng.choices(_ORDINARY, _ORDINARY_WEIGHTS)[0]
+        top = 3 if km is None else _typhoon_top(km)
         codes = [d.adcode for d in self.city.districts]
         rng.shuffle(codes)
         msgs: list[CapMessage] = []
         for i, adcode in enumerate(codes):
-            msgs.extend(_district_chain(rng, adcode, hazard, start + i * STAGGER))
+            msgs.extend(_district_chain(rng, adcode, hazard, start + i * STAGGER, top))
         msgs.sort(key=lambda m: (m.sent, m.identifier))
         return Cycle(start, msgs[-1].sent, hazard, msgs)
 
@@ -112,17 +116,22 @@ class Weather:
             self.cycles.pop(0)
 
 
-def _district_chain(rng: random.Random, adcode: str, hazard: str, t: datetime) -> list[CapMessage]:
+def _typhoon_top(km: float) -> int:
+    """Highest typhoon signal (ladder index) a storm this far away warrants: red only when close."""
+    return 1 if km > 500 else 2 if km > 250 else 3
+
+
+def _district_chain(rng: random.Random, adcode: str, hazard: str, t: datetime, top: int = 3) -> list[CapMessage]:
     """Alert at the first colour, Updates up to the peak (held a while), one step down, Cancel."""
     ladder = HAZARDS[hazard][1]
-    peak = rng.choices(range(len(ladder)), (40, 30, 20, 10)[: len(ladder)])[0]
+    peak = min(top, rng.choices(range(len(ladder)), (40, 30, 20, 10)[: len(ladder)])[0])
     plan = [(ladder[0], "发布")] + [(ladder[i], "升级") for i in range(1, peak + 1)]
     plan += [(ladder[peak], "继续")] * rng.randint(0, 3)
     if peak >= 1:
         plan.append((ladder[peak - 1], "降级"))
     plan.append((plan[-1][0], "解除"))
     ident = _identifier(adcode, t)
-    out = []
+    out: list[CapMessage] = []
     for i, (colour, action) in enumerate(plan):
         if i:
             t += timedelta(minutes=rng.randint(20, 30))

@@ -16,7 +16,7 @@ import redis
 
 from feeds.event import BEIJING
 from feeds.keys import Keys
-from feeds.pipeline import Pipeline
+from feeds.pipeline import Pipeline, tune_gc
 from feeds.settings import Settings
 from feeds.sink import StreamSink
 
@@ -56,6 +56,7 @@ def run(settings: Settings, events: int = 100_000, repeats: int = 3) -> dict[str
     r.ping()
     pages = _records(events)
     pipeline = Pipeline(None)  # the records carry their district codes, as the simulator's do
+    tune_gc()  # as `pingan ingest` does
     options = {"source": "12345", "datum": "wgs84"}
     e2e, raw, sizes = [], [], []
     try:

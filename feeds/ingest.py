@@ -19,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from feeds.event import BEIJING
 from feeds.lease import Leases
+from feeds.pipeline import tune_gc
 from feeds.poller import FeedPoller, IngestContext
 from feeds.registry import Feed, load_feeds
 from feeds.settings import Settings
@@ -70,6 +71,7 @@ def run(settings: Settings, only: list[str] | None = None, once: bool = False) -
     if only:
         feeds = {c: f for c, f in feeds.items() if c in only}
     worker = IngestWorker(settings, feeds)
+    tune_gc()
     log.info("ingest worker %s: %d feeds, Redis %s", worker.worker, len(feeds), settings.redis_url)
     if once:
         try:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import ValidationError
 
-from feeds.event import Event, now_utc
+from feeds.event import BEIJING, Event, now_utc
 from feeds.privacy import mask_text, mask_value
 
 
@@ -58,6 +58,11 @@ def normalise(candidate: Candidate, ingested_at: datetime | None = None) -> Even
     This is the one place masking happens for events, so no adapter can forget it.
     """
     c = dict(candidate)
+    for f in ("occurred_at", "reported_at"):
+        v = c.get(f)
+        # fixed-offset zones validate and serialise in pydantic's Rust core; ZoneInfo calls back into Python
+        if isinstance(v, datetime) and v.tzinfo is not None and not isinstance(v.tzinfo, timezone):
+            c[f] = v.astimezone(BEIJING)
     for f, limit in TEXT_LIMITS.items():
         v = c.get(f)
         if isinstance(v, str):

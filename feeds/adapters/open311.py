@@ -57,6 +57,7 @@ DEFAULT_CATEGORY: Final = Category.public_service.value
 DEFAULT_PAGE_SIZE: Final = 500  # GeoReport servers' usual cap; the poller passes it
 EXT: Final = "extended_attributes"
 _NULLS: Final = frozenset({"", "null", "none", "nil"})
+_NULL_STRING: Final = re.compile(rb'"\s*(?:[Nn][Uu][Ll][Ll]|[Nn][Oo][Nn][Ee]|[Nn][Ii][Ll])?\s*"\s*[,}\]]')
 _XSI_NIL: Final = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 _XML_DEPTH: Final = 8  # request → extended_attributes → stages → … ; deeper nesting is kept as text
 _CATEGORIES: Final = frozenset(c.value for c in Category)
@@ -123,7 +124,7 @@ def _looks_like_xml(payload: bytes) -> bool:
 
 
 def _json_records(payload: bytes) -> list[Any]:
-    doc = load_json(payload, object_pairs_hook=_first_non_null)
+    doc = load_json(payload, object_pairs_hook=_first_non_null, hook_when=_has_null_strings)
     if isinstance(doc, list):
         return doc
     if isinstance(doc, dict):
@@ -135,6 +136,11 @@ def _json_records(payload: bytes) -> list[Any]:
     raise FieldError("payload", "expected a list of service requests")
 
 
+def _has_null_strings(body: bytes) -> bool:
+    """Duplicate keys only need "first non-null wins" when a value can be a null marker string."""
+    return _NULL_STRING.search(body) is not None
+
+
 def _first_non_null(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -144,7 +150,14 @@ def _first_non_null(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _is_null(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip().lower() in _NULLS)
+    if value is None:
+        return True
+    if value.__class__ is not str:
+        return isinstance(value, str) and value.strip().lower() in _NULLS
+    # hot path: text longer than any marker, with nothing to strip, is not one
+    if len(value) > 4 and not value[0].isspace() and not value[-1].isspace():
+        return False
+    return value.strip().lower() in _NULLS
 
 
 def _xml_records(payload: bytes) -> list[dict[str, Any]]:

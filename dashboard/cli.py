@@ -30,7 +30,8 @@ def cmd_simulate(a: argparse.Namespace, s: Settings) -> int:
     from feeds.simulator.server import serve
 
     serve(a.host, a.port, seed=a.seed, speed=a.speed, data_dir=Path(a.data_dir or s.data_dir),
-          city=a.city or s.city_adcode, volumes=_parse_volumes(a.volume) or None, backfill_h=a.backfill_h)
+          city=a.city or s.city_adcode, volumes=_parse_volumes(a.volume) or None, backfill_h=a.backfill_h,
+          registry=s.registry)
     return 0
 
 

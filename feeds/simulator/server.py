@@ -139,10 +139,10 @@ def json_feed(feed: str, path: str) -> Response:
 
 def serve(host: str = "127.0.0.1", port: int = 8060, *, seed: int = 1, speed: float = 1.0,
           data_dir: Path = Path("var"), city: str = "440700", volumes: dict[str, float] | None = None,
-          backfill_h: float = 2.0, faults: dict[str, str] | None = None) -> None:
+          backfill_h: float = 2.0, faults: dict[str, str] | None = None, registry: Path | None = None) -> None:
     """Run the simulator until SIGTERM or SIGINT (blocking)."""
     sim = Simulator(seed=seed, speed=speed, data_dir=data_dir, city=city, volumes=volumes,
-                    backfill_h=backfill_h, faults=faults)
+                    backfill_h=backfill_h, faults=faults, registry=registry)
     server = make_server(host, port, create_app(sim), threaded=True)
     stop = threading.Event()
     ticker = threading.Thread(target=_tick_loop, args=(sim, stop), name="sim-ticker", daemon=True)

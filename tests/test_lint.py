@@ -1,0 +1,18 @@
+"""ruff (with the complexity cap in pyproject.toml) is part of the test run."""
+
+import shutil
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_ruff_is_clean():
+    ruff = shutil.which("ruff") or str(REPO / ".venv" / "bin" / "ruff")
+    res = subprocess.run([ruff, "check", "feeds", "dashboard", "layouts", "tests"], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_python_version():
+    assert sys.version_info >= (3, 11)

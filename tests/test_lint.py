@@ -2,7 +2,6 @@
 
 import shutil
 import subprocess
-import sys
 
 from tests.conftest import REPO
 
@@ -12,7 +11,3 @@ def test_ruff_is_clean():
     res = subprocess.run([ruff, "check", "feeds", "dashboard", "layouts", "tests"], cwd=REPO,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
-
-
-def test_python_version():
-    assert sys.version_info >= (3, 11)

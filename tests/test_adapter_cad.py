@@ -16,10 +16,10 @@ from feeds.adapters import cad
 from feeds.adapters.base import Reject, normalise
 from feeds.event import Event, make_event_id
 from feeds.geo import to_wgs84
+from tests.contract import check_outputs
 
 OPTS = {"source": "110", "datum": "gcj02", "agency": "police"}
 BEIJING = timezone(timedelta(hours=8))
-FIELD_REASON = re.compile(r"^[A-Za-z_][\w.]*: \S")
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 EIDO: dict[str, Any] = {
@@ -79,19 +79,6 @@ def _reject(record: Any, **options: Any) -> Reject:
     assert len(parsed) == 1 and isinstance(parsed[0], Reject), parsed
     return parsed[0]
 
-
-def _check_outputs(parsed: list[Any]) -> None:
-    for p in parsed:
-        assert isinstance(p, dict | Reject)
-        if isinstance(p, Reject):
-            assert FIELD_REASON.match(p.reason), p.reason
-            continue
-        result = normalise(p)
-        assert isinstance(result, Event | Reject)
-        if isinstance(result, Event):
-            json.loads(result.to_json())
-        else:
-            assert FIELD_REASON.match(result.reason), result.reason
 
 
 def test_formats_md_example_maps_every_field() -> None:
@@ -309,7 +296,7 @@ def _set(record: Any, path: str, value: Any) -> None:
 @FUZZ
 @given(st.binary(max_size=300))
 def test_fuzz_random_bytes(payload: bytes) -> None:
-    _check_outputs(list(cad.parse(payload, OPTS)))
+    check_outputs(list(cad.parse(payload, OPTS)))
 
 
 @pytest.mark.filterwarnings("ignore:Non-Chinese coords:UserWarning")  # prcoords, for GCJ-02 abroad
@@ -322,4 +309,4 @@ def test_fuzz_mutated_records(mutations: list[tuple[str, Any]], datum: str) -> N
         _set(record, path, value)
     parsed = _parse({"incidents": [record]}, datum=datum)
     assert len(parsed) == 1
-    _check_outputs(parsed)
+    check_outputs(parsed)

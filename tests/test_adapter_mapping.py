@@ -20,11 +20,11 @@ from feeds.adapters import tabular
 from feeds.adapters.base import Reject, normalise
 from feeds.event import Event, make_event_id
 from feeds.geo import to_wgs84
+from tests.contract import check_outputs
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BEIJING = timezone(timedelta(hours=8))
 OPTS: dict[str, Any] = {"source": "wg", "datum": "wgs84"}
-FIELD_REASON = re.compile(r"^[A-Za-z_][\w.]*: \S")
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 BASE: dict[str, Any] = {
@@ -54,19 +54,6 @@ def _reject(record: Any, extra: dict[str, Any] | None = None, **options: Any) ->
     assert isinstance(result, Reject), result
     return result
 
-
-def _check_outputs(parsed: list[Any]) -> None:
-    for p in parsed:
-        assert isinstance(p, dict | Reject)
-        if isinstance(p, Reject):
-            assert FIELD_REASON.match(p.reason), p.reason
-            continue
-        result = normalise(p)
-        assert isinstance(result, Event | Reject)
-        if isinstance(result, Event):
-            json.loads(result.to_json())
-        else:
-            assert FIELD_REASON.match(result.reason), result.reason
 
 
 # --- compiling specs -----------------------------------------------------------------------
@@ -444,7 +431,7 @@ def test_unreadable_files_give_one_reject(body: bytes, reason: str | None) -> No
     parsed = list(tabular.parse(body, {"source": "sj", "mapping": SHEET_SPEC}))
     if reason is not None:
         assert len(parsed) == 1 and isinstance(parsed[0], Reject) and parsed[0].reason.startswith(reason)
-    _check_outputs(parsed)
+    check_outputs(parsed)
 
 
 def test_header_only_and_ragged_rows() -> None:
@@ -509,7 +496,7 @@ JSON_VALUES = st.recursive(SCALARS, lambda c: st.lists(c, max_size=3)
 @FUZZ
 @given(st.binary(max_size=300))
 def test_fuzz_parse_json_random_bytes(payload: bytes) -> None:
-    _check_outputs(list(m.parse_json(payload, {**OPTS, "mapping": FUZZ_SPEC})))
+    check_outputs(list(m.parse_json(payload, {**OPTS, "mapping": FUZZ_SPEC})))
 
 
 @pytest.mark.filterwarnings("ignore:Non-Chinese coords:UserWarning")  # prcoords, for GCJ-02 abroad
@@ -522,14 +509,14 @@ def test_fuzz_mutated_records(changes: dict[str, Any], datum: str) -> None:
     body = json.dumps({"items": [record]}).encode()
     parsed = list(m.parse_json(body, {**OPTS, "datum": datum, "mapping": FUZZ_SPEC}))
     assert len(parsed) == 1
-    _check_outputs(parsed)
+    check_outputs(parsed)
 
 
 @FUZZ
 @given(st.binary(max_size=300) | st.binary(max_size=200).map(lambda b: b"PK\x03\x04" + b))
 def test_fuzz_tabular_random_bytes(payload: bytes) -> None:
-    _check_outputs(list(tabular.parse(payload, {"source": "sj", "mapping": SHEET_SPEC})))
-    _check_outputs(list(tabular.parse(payload, {"source": "x311"})))
+    check_outputs(list(tabular.parse(payload, {"source": "sj", "mapping": SHEET_SPEC})))
+    check_outputs(list(tabular.parse(payload, {"source": "x311"})))
 
 
 CELL = st.text(st.characters(blacklist_categories=("Cs",)), max_size=15) | st.sampled_from(
@@ -545,7 +532,7 @@ def test_fuzz_csv_cells(rows: list[list[str]], encoding: str, delimiter: str) ->
         body = text.encode(encoding)
     except UnicodeEncodeError:
         body = text.encode("utf-8")
-    _check_outputs(list(tabular.parse(body, {"source": "sj", "mapping": SHEET_SPEC})))
+    check_outputs(list(tabular.parse(body, {"source": "sj", "mapping": SHEET_SPEC})))
 
 
 XLSX_CELL = (st.none() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False, allow_infinity=False)
@@ -562,4 +549,4 @@ def test_fuzz_xlsx_cells(rows: list[list[Any]]) -> None:
         book.active.append(row)
     out = io.BytesIO()
     book.save(out)
-    _check_outputs(list(tabular.parse(out.getvalue(), {"source": "sj", "mapping": SHEET_SPEC})))
+    check_outputs(list(tabular.parse(out.getvalue(), {"source": "sj", "mapping": SHEET_SPEC})))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -17,12 +16,12 @@ from feeds.adapters import open311, tabular
 from feeds.adapters.base import Reject, normalise
 from feeds.event import Event, make_event_id
 from feeds.geo import to_wgs84
+from tests.contract import FIELD_REASON, check_outputs
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OPEN311 = DATA / "open311"
 OPTS = {"source": "12345", "datum": "wgs84"}
 BEIJING = timezone(timedelta(hours=8))
-FIELD_REASON = re.compile(r"^[A-Za-z_][\w.]*: \S")
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Every record of a known sample file: (events, rejects), and the reason of every reject.
@@ -73,20 +72,6 @@ def _reject(record: Any, **options: Any) -> Reject:
     assert len(parsed) == 1 and isinstance(parsed[0], Reject), parsed
     return parsed[0]
 
-
-def _check_outputs(parsed: list[Any]) -> None:
-    """The adapter contract: dicts or Rejects naming a field; every dict normalises."""
-    for p in parsed:
-        assert isinstance(p, dict | Reject)
-        if isinstance(p, Reject):
-            assert FIELD_REASON.match(p.reason), p.reason
-            continue
-        result = normalise(p)
-        assert isinstance(result, Event | Reject)
-        if isinstance(result, Event):
-            json.loads(result.to_json())
-        else:
-            assert FIELD_REASON.match(result.reason), result.reason
 
 
 # --- the real samples ----------------------------------------------------------------------
@@ -447,7 +432,7 @@ EXT_FIELDS = [*EXTENDED, "stages.accepted", "stages.closed"]
 @FUZZ
 @given(st.binary(max_size=300))
 def test_fuzz_random_bytes(payload: bytes) -> None:
-    _check_outputs(list(open311.parse(payload, OPTS)))
+    check_outputs(list(open311.parse(payload, OPTS)))
 
 
 @pytest.mark.filterwarnings("ignore:Non-Chinese coords:UserWarning")  # prcoords, for GCJ-02 abroad
@@ -461,7 +446,7 @@ def test_fuzz_mutated_json_records(mutations: list[tuple[str, Any]], datum: str)
         _set(record, key, value)
     parsed = list(open311.parse(json.dumps([record]).encode(), {**OPTS, "datum": datum}))
     assert len(parsed) == 1
-    _check_outputs(parsed)
+    check_outputs(parsed)
 
 
 XML_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=20) | st.sampled_from(
@@ -477,7 +462,7 @@ def test_fuzz_mutated_xml_records(mutations: list[tuple[str, Any]]) -> None:
         _set(record, key, value)
     parsed = list(open311.parse(_xml(record), OPTS))
     assert len(parsed) == 1
-    _check_outputs(parsed)
+    check_outputs(parsed)
 
 
 def _set(record: dict[str, Any], key: str, value: Any) -> None:

@@ -169,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if not args.verbose:  # one access-log line per poll drowns the demo's console
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     return int(args.fn(args, Settings()) or 0)
 
 

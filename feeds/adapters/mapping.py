@@ -266,7 +266,7 @@ EVENT_FIELDS: Final = ("kind", "case_id", "status", "category", "priority", "occ
                        "reported_at", "department", "summary")
 LOCATION_FIELDS: Final = ("lat", "lon", "adcode", "town", "village", "grid", "address")
 REQUIRED: Final = ("case_id", "occurred_at", "status", "kind")
-SPECIAL_KEYS: Final = ("records", "cursor", "id", "datum", "attrs")
+SPECIAL_KEYS: Final = ("records", "cursor", "id", "datum", "attrs", "inherit")
 TIME_FIELDS: Final = frozenset({"occurred_at", "reported_at"})
 TIME_NAMES: Final = frozenset({"iso", "epoch_s", "epoch_ms"})
 TYPES: Final = frozenset({"int", "float", "str"})
@@ -288,7 +288,9 @@ class FieldSpec:
 
 
 class CompiledMapping(dict[str, Any]):
-    """A checked mapping: keys records, cursor, id, datum, fields (name → FieldSpec), attrs."""
+    """A checked mapping: keys records, cursor, id, datum, fields (name → FieldSpec), attrs, and
+    inherit (name → path in the whole document, copied into every record: a storm's id that the
+    document carries once for all its fixes)."""
 
 
 def compile_mapping(spec: Mapping[str, Any]) -> CompiledMapping:
@@ -307,7 +309,11 @@ def compile_mapping(spec: Mapping[str, Any]) -> CompiledMapping:
     attrs = spec.get("attrs", {})
     if not isinstance(attrs, Mapping):
         raise ValueError("attrs: expected a table of name = spec")
+    inherit = spec.get("inherit", {})
+    if not isinstance(inherit, Mapping) or not all(isinstance(v, str) for v in inherit.values()):
+        raise ValueError("inherit: expected a table of name = path in the document")
     return CompiledMapping(
+        inherit=dict(inherit),
         records=_str_key(spec, "records", ""),
         cursor=_str_key(spec, "cursor", None),
         id=_id_paths(spec.get("id")),
@@ -618,11 +624,15 @@ def parse_json(payload: bytes, options: Mapping[str, Any]) -> Iterator[Parsed]:
     """The `json` adapter: records at mapping["records"], each through the mapping."""
     mapping = compile_mapping(resolve_mapping(options["mapping"]))
     try:
-        records = _records(load_json(payload), mapping["records"])
+        doc = load_json(payload)
+        records = _records(doc, mapping["records"])
     except FieldError as err:
         yield Reject(str(err), raw=payload_snippet(payload))
         return
+    inherited = {k: v for k, p in mapping.get("inherit", {}).items() if (v := get_path(doc, p)) is not None}
     for record in records:
+        if inherited and isinstance(record, dict):
+            record = {**inherited, **record}
         yield apply_mapping(record, mapping, options)
 
 

@@ -16,6 +16,7 @@ from feeds.adapters import get_adapter
 from feeds.adapters.base import Candidate, Reject, normalise
 from feeds.event import Event, now_utc
 from feeds.geo import DistrictLocator
+from feeds.privacy import masked_traceback
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Pipeline:
                 else:
                     yield normalise(self._enrich(item), ts)
         except Exception as exc:  # an adapter bug must not kill the worker; the payload is kept
-            log.exception("adapter %s failed on a payload from %s", adapter, options.get("source"))
+            log.error("adapter %s failed on a payload from %s\n%s", adapter, options.get("source"),
+                      masked_traceback(exc))
             yield Reject(f"payload: adapter {adapter} failed: {type(exc).__name__}",
                          raw=payload[:8192].decode("utf-8", "replace"))

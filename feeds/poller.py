@@ -20,7 +20,7 @@ from feeds.adapters.base import Reject
 from feeds.event import Event, now_utc
 from feeds.keys import Keys
 from feeds.pipeline import Pipeline
-from feeds.privacy import mask_text
+from feeds.privacy import mask_text, masked_traceback
 from feeds.registry import Feed
 from feeds.settings import Settings
 from feeds.sink import StreamSink, WriteResult
@@ -84,7 +84,7 @@ class FeedPoller:
             self._failed(f"{type(exc).__name__}: {exc}", started)
             return PollResult(payload_error=True)
         except Exception as exc:  # unknown: keep the traceback, keep polling
-            log.exception("feed %s: unexpected error", self.feed.code)
+            log.error("feed %s: unexpected error\n%s", self.feed.code, masked_traceback(exc))
             self._failed(f"{type(exc).__name__}: {exc}", started)
             return PollResult(payload_error=True)
         if result.payload_error and result.written.added == 0:

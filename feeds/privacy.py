@@ -139,3 +139,10 @@ def mask_value(value: Any, key: str | None = None) -> Any:
     if isinstance(value, list):
         return [mask_value(v, key) for v in value]
     return value
+
+
+def masked_traceback(exc: BaseException) -> str:
+    """A traceback for the log with personal data masked: exception texts can quote record content."""
+    import traceback
+
+    return mask_text("".join(traceback.format_exception(exc)))

@@ -71,7 +71,8 @@ def run(settings: Settings, events: int = 100_000, repeats: int = 3) -> dict[str
             e2e.append(written / (time.perf_counter() - t))
             if written != events:
                 raise RuntimeError(f"benchmark wrote {written} of {events} events")
-            payloads = [(f[b"id"], f[b"e"]) for _, f in r.xrange(keys.stream("12345"), count=events)]
+            entries: list[tuple[bytes, dict[bytes, bytes]]] = r.xrange(keys.stream("12345"), count=events)  # type: ignore[assignment]
+            payloads = [(f[b"id"], f[b"e"]) for _, f in entries]
             sizes = [len(p[1]) for p in payloads]
             raw.append(_raw_xadd(r, f"{keys.prefix}:raw", payloads, settings.stream_maxlen))
             _cleanup(r, keys)

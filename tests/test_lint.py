@@ -11,3 +11,9 @@ def test_ruff_is_clean():
     res = subprocess.run([ruff, "check", "feeds", "dashboard", "layouts", "tests"], cwd=REPO,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_mypy_is_clean_on_feeds():
+    mypy = shutil.which("mypy") or str(REPO / ".venv" / "bin" / "mypy")
+    res = subprocess.run([mypy, "feeds"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr

@@ -26,4 +26,5 @@ def get_adapter(name: str) -> Adapter:
         module, fn = _ADAPTERS[name]
     except KeyError:
         raise ValueError(f"unknown adapter {name!r}; known: {', '.join(_ADAPTERS)}") from None
-    return getattr(import_module(module), fn)  # type: ignore[no-any-return]
+    adapter: Adapter = getattr(import_module(module), fn)
+    return adapter

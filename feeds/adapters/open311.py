@@ -239,7 +239,7 @@ def _text(obj: Mapping[str, Any], key: str, name: str | None = None) -> str | No
     value = obj.get(key)
     # hot path: plain text with nothing to strip that is longer than any null marker
     if value.__class__ is str and len(value) > 4 and not value[0].isspace() and not value[-1].isspace():
-        return value  # type: ignore[no-any-return]
+        return str(value)
     return None if _is_null(value) else scalar_text(value, name or key)
 
 

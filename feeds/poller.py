@@ -106,7 +106,7 @@ class FeedPoller:
                 self._save_cursor(batch.cursor)
             if batch.on_written:
                 batch.on_written(payload_error and res.added == 0)
-        if self._newest is not None and feed.transport == "http" and feed.adapter not in ("cap",):
+        if self._newest is not None and feed.transport == "http" and feed.adapter != "cap":
             self._save_cursor({"since": tp.iso(self._newest)})
         return result
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from feeds.event import BEIJING, Event, now_utc
@@ -32,6 +33,8 @@ Candidate = dict[str, Any]
 Parsed = Candidate | Reject
 # adapter(payload, options) -> candidates and rejects; options come from the feed's registry entry
 Adapter = Callable[[bytes, Mapping[str, Any]], Iterator[Parsed]]
+
+RAW_MAX = 4096  # characters of the raw copy kept with a reject
 
 # masked, then clipped to the Event's limits: masking first means a cut never leaves half a number
 TEXT_LIMITS = {"summary": 500, "department": 100}
@@ -76,21 +79,14 @@ def normalise(candidate: Candidate, ingested_at: datetime | None = None) -> Even
     try:
         return Event.model_validate(c)
     except ValidationError as err:
-        return Reject(validation_reason(err), raw=mask_text(_short_repr(candidate)),
+        return Reject(validation_reason(err), raw=masked_raw(candidate),
                       record_key=str(candidate.get("case_id") or "") or None)
 
 
-def _short_repr(obj: Any, limit: int = 4096) -> str:
-    import orjson
-
+def masked_raw(obj: Any) -> str:
+    """The raw copy kept with a reject: personal data masked by key name and by pattern."""
     try:
-        text = orjson.dumps(obj, default=str).decode()
-    except TypeError:
-        text = repr(obj)
-    return text[:limit]
-
-
-def normalise_all(parsed: Iterator[Parsed], ingested_at: datetime | None = None) -> Iterator[Event | Reject]:
-    ts = ingested_at or now_utc()
-    for p in parsed:
-        yield p if isinstance(p, Reject) else normalise(p, ts)
+        text = orjson.dumps(mask_value(obj), default=str).decode()
+    except (TypeError, RecursionError):
+        text = repr(type(obj))
+    return mask_text(text[: RAW_MAX + 64])[:RAW_MAX]

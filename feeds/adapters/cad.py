@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Final
 
-from feeds.adapters.base import Candidate, Parsed, Reject
+from feeds.adapters.base import Candidate, Parsed, Reject, masked_raw
 from feeds.adapters.mapping import (
     DEFAULT_TZ,
     FieldError,
     build_location,
     load_json,
-    masked_raw,
     parse_time,
     payload_snippet,
     position,

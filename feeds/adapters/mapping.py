@@ -42,18 +42,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
-from feeds.adapters.base import Candidate, Parsed, Reject
+from feeds.adapters.base import RAW_MAX, Candidate, Parsed, Reject, masked_raw
 from feeds.event import make_event_id
 from feeds.geo import Datum, to_wgs84
-from feeds.privacy import mask_text, mask_value
+from feeds.privacy import mask_text
 
 DEFAULT_TZ: Final = "Asia/Shanghai"
-SUMMARY_MAX: Final = 500  # Event.summary max_length
-DEPARTMENT_MAX: Final = 100  # Event.department max_length
-ADDRESS_MAX: Final = 200  # Location.address max_length
 YEAR_MIN, YEAR_MAX = 1970, 2100
 MAX_DEPTH: Final = 64  # nesting levels of a JSON document; deeper ones are hostile, not data
-RAW_MAX: Final = 4096  # characters of a raw copy kept with a reject
 _BOM: Final = b"\xef\xbb\xbf"
 
 
@@ -80,15 +76,6 @@ def shown(value: Any, limit: int = 40) -> str:
     """A short, masked rendering of an input value for a reject reason."""
     text = value if isinstance(value, str) else repr(value)
     return repr(mask_text(text[: limit * 4])[:limit])
-
-
-def masked_raw(obj: Any) -> str:
-    """The raw copy kept with a reject: personal data masked by key name and by pattern."""
-    try:
-        text = orjson.dumps(mask_value(obj), default=str).decode()
-    except (TypeError, RecursionError):
-        text = repr(type(obj))
-    return mask_text(text[: RAW_MAX + 64])[:RAW_MAX]
 
 
 def payload_snippet(payload: bytes) -> str:

@@ -26,15 +26,12 @@ from typing import Any, Final
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from feeds.adapters.base import Candidate, Parsed, Reject
+from feeds.adapters.base import Candidate, Parsed, Reject, masked_raw
 from feeds.adapters.mapping import (
-    ADDRESS_MAX,
     DEFAULT_TZ,
-    DEPARTMENT_MAX,
     FieldError,
     build_location,
     load_json,
-    masked_raw,
     parse_time,
     payload_snippet,
     position,
@@ -227,7 +224,7 @@ def _candidate(record: dict[str, Any], ctx: _Context) -> Candidate:
     optional = {
         "reported_at": reported,
         "priority": _priority(ext),
-        "department": _clipped(record, "agency_responsible", DEPARTMENT_MAX),
+        "department": _text(record, "agency_responsible"),
         "location": _location(record, ext, ctx),
         "attrs": {**_standard_attrs(record, ctx), **_extension_attrs(ext, ctx)},
     }
@@ -248,11 +245,6 @@ def _text_or_none(obj: Mapping[str, Any], key: str) -> str | None:
         return _text(obj, key)
     except FieldError:
         return None
-
-
-def _clipped(obj: Mapping[str, Any], key: str, limit: int) -> str | None:
-    text = _text(obj, key)
-    return text or None
 
 
 def _time(obj: Mapping[str, Any], key: str, tz: str, name: str | None = None) -> datetime | None:
@@ -314,7 +306,7 @@ def _location(record: Mapping[str, Any], ext: Mapping[str, Any], ctx: _Context) 
         town=_code(ext, "town_code", 9),
         village=_text(ext, "village", f"{EXT}.village"),
         grid=_text(ext, "grid_id", f"{EXT}.grid_id"),
-        address=_clipped(record, "address", ADDRESS_MAX),
+        address=_text(record, "address"),
     )
 
 

@@ -12,10 +12,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
 from feeds.redis_server import EmbeddedRedis
+from feeds.settings import Settings
+from feeds.status import collect
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
         for c in children:
             c.start(env)
         _banner(url, embedded is not None, sim_port, port, speed)
-        last_report = time.monotonic()
+        report, last_report = _Reporter(url), time.monotonic()
         while not stopping:
             time.sleep(0.5)
             if stopping:  # a terminal's Ctrl-C reaches the children too: don't restart them
@@ -84,7 +87,7 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
                 _supervise(c, env)
             if time.monotonic() - last_report >= REPORT_EVERY_S:
                 last_report = time.monotonic()
-                _report(url)
+                report()
     finally:
         for c in reversed(children):
             c.stop()
@@ -104,19 +107,28 @@ def _supervise(c: Child, env: dict[str, str]) -> None:
     c.start(env)
 
 
-def _report(url: str) -> None:
-    from feeds.keys import Keys
-    from feeds.registry import load_feeds
-    from feeds.settings import Settings
-    from feeds.status import collect
+class _Reporter:
+    """The demo's periodic health line; registry and client are built once, not every 15 s."""
 
-    try:
-        settings = Settings(redis_url=url)
-        r = redis.Redis.from_url(url)
-        rep = collect(r, Keys(settings.key_prefix), load_feeds(settings), settings)
-    except redis.RedisError as exc:
-        print(f"[demo] Redis unavailable: {exc}", flush=True)
-        return
+    def __init__(self, url: str) -> None:
+        from feeds.keys import Keys
+        from feeds.registry import load_feeds
+
+        self.settings = Settings(redis_url=url)
+        self.r = redis.Redis.from_url(url)
+        self.keys = Keys(self.settings.key_prefix)
+        self.feeds = load_feeds(self.settings)
+
+    def __call__(self) -> None:
+        try:
+            rep = collect(self.r, self.keys, self.feeds, self.settings)
+        except redis.RedisError as exc:
+            print(f"[demo] Redis unavailable: {exc}", flush=True)
+            return
+        _print_report(rep)
+
+
+def _print_report(rep: dict[str, Any]) -> None:
     s = rep["summary"]
     bad = [f"{f['code']}:{f['state']}" for f in rep["feeds"] if f["state"] != "ok"]
     total = sum(f["stream_len"] for f in rep["feeds"])

@@ -112,17 +112,15 @@ class FeedPoller:
 
     def _write(self, batch: tp.Batch) -> tuple[WriteResult, bool]:
         items = list(self.ctx.pipeline.run(batch.adapter, batch.payload, self._options))
-        events = [i for i in items if isinstance(i, Event)]
-        rejects = [i for i in items if isinstance(i, Reject)]
         limit = now_utc() + FUTURE_SKEW
-        for ev in events:
-            if ev.occurred_at <= limit and (self._newest is None or ev.occurred_at > self._newest):
-                self._newest = ev.occurred_at
-        res = self.ctx.sink.write_events(self.feed.code, events)
-        res.rejected = self.ctx.sink.write_rejects(self.feed.code, rejects)
+        for it in items:
+            if isinstance(it, Event) and it.occurred_at <= limit and (
+                    self._newest is None or it.occurred_at > self._newest):
+                self._newest = it.occurred_at
         # a reject without a record key means the payload as a whole could not be read
-        whole = any(r.record_key is None for r in rejects) and not events
-        return res, whole
+        whole = bool(items) and all(isinstance(it, Reject) for it in items) and any(
+            it.record_key is None for it in items if isinstance(it, Reject))
+        return self.ctx.sink.write(self.feed.code, items), whole
 
 
     # ------------------------------------------------------------------ transports

@@ -43,6 +43,23 @@ class Settings(BaseSettings):
         120, description="Each poll window starts this far before the cursor, to catch late writes."
     )
     batch_size: int = Field(500, description="Events written to Redis per round trip.")
+    # live state (`pingan live`)
+    sla_policies: Path | None = Field(
+        None, description="TOML file of SLA policies used instead of the shipped dashboard/live/sla.toml."
+    )
+    archive_url: str | None = Field(
+        None, description="SQLAlchemy URL of the event archive; default a SQLite file in data_dir."
+    )
+    live_batch: int = Field(500, description="Stream entries a live worker reads per stream per round.")
+    live_claim_idle_s: float = Field(
+        30, description="Pending entries idle this long are claimed from a dead live worker."
+    )
+    snapshot_interval_s: float = Field(1.0, description="Board snapshots are rebuilt at most this often.")
+    snapshot_heartbeat_s: float = Field(5.0, description="Board snapshots are rebuilt at least this often.")
+    merge_window_s: float = Field(
+        1800, description="Reports from different systems this close in time may be one incident (seconds)."
+    )
+    merge_distance_m: float = Field(300, description="… and this close in space (metres).")
 
 
 @lru_cache(maxsize=1)

@@ -91,6 +91,48 @@ def cmd_feeds_list(a: argparse.Namespace, s: Settings) -> int:
     return 0
 
 
+def cmd_live(a: argparse.Namespace, s: Settings) -> int:
+    from dashboard.live import worker
+
+    worker.run(s, archive=not a.no_archive, snapshots=not a.no_snapshots, once=a.once)
+    return 0
+
+
+def cmd_rebuild(a: argparse.Namespace, s: Settings) -> int:
+    import redis
+
+    from dashboard.live.rebuild import rebuild
+    from dashboard.live.sla import Policies
+    from feeds.keys import Keys
+    from feeds.registry import load_feeds
+
+    rep = rebuild(redis.Redis.from_url(s.redis_url), Keys(s.key_prefix), load_feeds(s), s,
+                  Policies.load(s.sla_policies), apply=a.apply)
+    if a.json:
+        print(orjson.dumps(rep, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(f"replayed {rep['events']:,} events into {rep['cases']:,} cases "
+              f"(live state holds {rep['live_cases']:,}); differences: {rep['differences']}")
+        for kind, d in rep["report"].items():
+            print(f"  {kind:<9} missing {d['missing']}, extra {d['extra']}, different {d['different']}")
+        if rep["applied"]:
+            print("live state replaced by the replay")
+    return 0 if rep["differences"] == 0 or rep["applied"] else 1
+
+
+def cmd_bench_live(a: argparse.Namespace, s: Settings) -> int:
+    from dashboard.live import bench
+
+    rep = bench.run(s, sizes=a.sizes, naive_events=a.naive_events, samples=a.samples)
+    if a.json:
+        print(orjson.dumps(rep, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(f"live: snapshot p95 ms by retained events {rep['snapshot_p95_ms']}; naive at "
+              f"{a.naive_events:,}: {rep['naive_ms_200k']} ms; speedup {rep['speedup']}x; "
+              f"{rep['redis_bytes_per_event']} Redis bytes/event; {'PASS' if rep['pass'] else 'FAIL'}")
+    return 0
+
+
 def cmd_bench(a: argparse.Namespace, s: Settings) -> int:
     from feeds import bench
 
@@ -153,6 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
     fl = fs.add_parser("list", help="the registry of connected systems")
     fl.set_defaults(fn=cmd_feeds_list)
 
+    lv = sub.add_parser("live", help="fold the streams into live state, archive them, publish snapshots")
+    lv.add_argument("--once", action="store_true", help="apply what is there, publish snapshots, exit")
+    lv.add_argument("--no-archive", action="store_true", help="do not run the SQL archive consumer")
+    lv.add_argument("--no-snapshots", action="store_true", help="do not build board snapshots")
+    lv.set_defaults(fn=cmd_live)
+
+    rb = sub.add_parser("rebuild", help="recompute the live state from the streams; report differences")
+    rb.add_argument("--apply", action="store_true", help="replace the live state with the recomputed one")
+    rb.add_argument("--json", action="store_true")
+    rb.set_defaults(fn=cmd_rebuild)
+
     b = sub.add_parser("bench", help="benchmarks (JSON output with --json)")
     bs = b.add_subparsers(dest="bench_cmd", required=True)
     bi = bs.add_parser("ingest", help="events/s end to end vs raw pipelined XADD")
@@ -160,6 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     bi.add_argument("--events", type=int, default=100_000)
     bi.add_argument("--repeats", type=int, default=3)
     bi.set_defaults(fn=cmd_bench)
+    bl = bs.add_parser("live", help="snapshot refresh time by retained events vs the naive re-read")
+    bl.add_argument("--json", action="store_true")
+    bl.add_argument("--sizes", type=lambda v: [int(x) for x in v.split(",")], default=[10_000, 100_000, 1_000_000],
+                    help="retained-event counts, comma-separated")
+    bl.add_argument("--naive-events", type=int, default=200_000)
+    bl.add_argument("--samples", type=int, default=50, help="snapshot builds timed per size")
+    bl.set_defaults(fn=cmd_bench_live)
     return p
 
 

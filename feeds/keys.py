@@ -51,6 +51,80 @@ class Keys:
         """Hash: ingest worker id -> last heartbeat (ms)."""
         return f"{self.prefix}:ingest:workers"
 
+    # --- live state (`pingan live`): one hash tag, so a worker's transaction is one Cluster slot ---
+
+    @property
+    def live(self) -> str:
+        """Common stem of every live-state key (hash tag ``{live}``)."""
+        return f"{self.prefix}:{{live}}"
+
+    def case(self, case_id: str) -> str:
+        """String (JSON): one case's folded state — its history of steps and current fields."""
+        return f"{self.live}:case:{case_id}"
+
+    def agg(self, gran: str, bucket: str, dim: str) -> str:
+        """Hash ``{value}|{metric}`` -> count for one hour (gran "h") or Beijing day ("d"); expires."""
+        return f"{self.live}:agg:{gran}:{bucket}:{dim}"
+
+    def now(self, dim: str) -> str:
+        """Hash ``{value}|{metric}`` -> count of the current state (open cases, escalated, …)."""
+        return f"{self.live}:now:{dim}"
+
+    def due(self, stage: str, dim: str, value: str) -> str:
+        """Sorted set case_id -> deadline (epoch s) of the open SLA clocks of one stage."""
+        return f"{self.live}:due:{stage}:{dim}:{value}"
+
+    def warn(self, stage: str, dim: str, value: str) -> str:
+        """Sorted set case_id -> when the clock turns yellow (epoch s), same members as ``due``."""
+        return f"{self.live}:warn:{stage}:{dim}:{value}"
+
+    @property
+    def clock_keys(self) -> str:
+        """Set of every ``due`` key ever written, so a snapshot counts lights without scanning."""
+        return f"{self.live}:clockkeys"
+
+    @property
+    def markers(self) -> str:
+        """Hash case_id -> map marker JSON of every open case (masked summary, position, deadlines)."""
+        return f"{self.live}:markers"
+
+    def cell(self, i: int, j: int) -> str:
+        """Sorted set case_id -> reported time of the cases reported in one ~1 km map cell: the
+        candidates for linking one incident reported through several systems (expires)."""
+        return f"{self.live}:cell:{i}:{j}"
+
+    @property
+    def ticker(self) -> str:
+        """Sorted set of the newest high-priority events (JSON) by time, capped."""
+        return f"{self.live}:ticker"
+
+    @property
+    def version(self) -> str:
+        """Counter bumped by every transaction that changed the state (snapshots rebuild when it moves)."""
+        return f"{self.live}:version"
+
+    @property
+    def newest(self) -> str:
+        """Hash: newest event time (epoch ms) applied per source — the boards' "data as of"."""
+        return f"{self.live}:newest"
+
+    def latest(self, kind: str) -> str:
+        """Hash case_id -> the newest event JSON of a non-case kind (alert, track, reading, mobilisation)."""
+        return f"{self.live}:latest:{kind}"
+
+    def snapshot(self, board: str, scope: str) -> str:
+        """String: the newest snapshot JSON of one board for one scope ("city" or a district adcode)."""
+        return f"{self.live}:snap:{board}:{scope}"
+
+    def snapshot_log(self, board: str, scope: str) -> str:
+        """Stream of recent snapshots (capped): browsers resume from its ids (SSE Last-Event-ID)."""
+        return f"{self.live}:snaplog:{board}:{scope}"
+
+    @property
+    def live_workers(self) -> str:
+        """Hash: live worker id -> last heartbeat (ms)."""
+        return f"{self.live}:workers"
+
     def all_patterns(self) -> str:
         """Pattern that matches every key of this installation (tests and `reset`)."""
         return f"{self.prefix}:*"

@@ -1,0 +1,149 @@
+"""A Redis consumer group over the 21 source streams: read, hand over, acknowledge.
+
+Delivery is at least once. Entries a dead consumer had read but not acknowledged are claimed by
+the others once they have been idle for ``claim_idle_s`` (XAUTOCLAIM); an entry that keeps
+failing is moved to the dead-letter stream after ``MAX_DELIVERIES`` attempts instead of being
+retried for ever. Every stream is read with its own command, so this works on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import redis
+
+log = logging.getLogger(__name__)
+
+MAX_DELIVERIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    stream: str
+    id: str
+    payload: bytes  # the event JSON (field "e")
+
+
+class GroupReader:
+    def __init__(self, r: redis.Redis, streams: Sequence[str], group: str, consumer: str,
+                 batch: int = 500, claim_idle_s: float = 30.0) -> None:
+        self.r = r
+        self.streams = list(streams)
+        self.group = group
+        self.consumer = consumer
+        self.batch = batch
+        self.claim_idle_ms = int(claim_idle_s * 1000)
+        self._claim_from = {s: "0-0" for s in self.streams}
+
+    def ensure_groups(self) -> None:
+        """Create the group on every stream (from the beginning) if it is not there yet."""
+        for stream in self.streams:
+            try:
+                self.r.xgroup_create(stream, self.group, id="0", mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    def read(self) -> list[Entry]:
+        """New entries from every stream, up to ``batch`` each; never blocks."""
+        pipe = self.r.pipeline(transaction=False)
+        for stream in self.streams:
+            pipe.xreadgroup(self.group, self.consumer, {stream: ">"}, count=self.batch)
+        out: list[Entry] = []
+        for res in pipe.execute(raise_on_error=False):
+            if isinstance(res, redis.ResponseError):
+                if "NOGROUP" in str(res):
+                    self.ensure_groups()  # the stream was deleted and re-created
+                    continue
+                raise res
+            for stream, items in res or ():
+                out.extend(_entries(stream, items))
+        return out
+
+    def claim(self) -> tuple[list[Entry], list[Entry]]:
+        """(entries to retry, entries that failed too often) taken over from idle consumers."""
+        retry: list[Entry] = []
+        poison: list[Entry] = []
+        for stream in self.streams:
+            nxt, items, *_ = self.r.xautoclaim(stream, self.group, self.consumer, self.claim_idle_ms,
+                                               start_id=self._claim_from[stream], count=self.batch)
+            self._claim_from[stream] = nxt.decode() if isinstance(nxt, bytes) else nxt
+            entries = list(_entries(stream, [i for i in items if i[1] is not None]))
+            if not entries:
+                continue
+            counts = self._deliveries(stream, entries)
+            for e in entries:
+                (poison if counts.get(e.id, 0) > MAX_DELIVERIES else retry).append(e)
+        return retry, poison
+
+    def _deliveries(self, stream: str, entries: Sequence[Entry]) -> dict[str, int]:
+        rows = self.r.xpending_range(stream, self.group, min=entries[0].id, max=entries[-1].id,
+                                     count=len(entries) * 2, consumername=self.consumer)
+        return {_s(row["message_id"]): int(row["times_delivered"]) for row in rows}
+
+    def ack(self, entries: Iterable[Entry]) -> None:
+        by_stream: dict[str, list[str]] = {}
+        for e in entries:
+            by_stream.setdefault(e.stream, []).append(e.id)
+        if not by_stream:
+            return
+        pipe = self.r.pipeline(transaction=False)
+        for stream, ids in by_stream.items():
+            pipe.xack(stream, self.group, *ids)
+        pipe.execute()
+
+    def pending(self) -> int:
+        """Entries read by some consumer of this group and not yet acknowledged."""
+        pipe = self.r.pipeline(transaction=False)
+        for stream in self.streams:
+            pipe.xpending(stream, self.group)
+        return sum(int(p["pending"]) for p in pipe.execute(raise_on_error=False) if isinstance(p, dict))
+
+    def lag(self) -> int:
+        """Entries not yet delivered to this group (Redis ≥ 7 reports it; 0 when unknown)."""
+        total = 0
+        for stream in self.streams:
+            try:
+                groups = self.r.xinfo_groups(stream)
+            except redis.ResponseError:
+                continue
+            for g in groups:
+                if _s(g["name"]) == self.group and g.get("lag") is not None:
+                    total += int(g["lag"])
+        return total
+
+    def forget_idle_consumers(self, idle_s: float) -> int:
+        """Remove consumers without pending entries that have not read for ``idle_s``."""
+        removed = 0
+        for stream in self.streams:
+            try:
+                consumers = self.r.xinfo_consumers(stream, self.group)
+            except redis.ResponseError:
+                continue
+            for c in consumers:
+                name = _s(c["name"])
+                if name != self.consumer and int(c["pending"]) == 0 and int(c["idle"]) > idle_s * 1000:
+                    removed += 1
+                    self.r.xgroup_delconsumer(stream, self.group, name)
+        return removed
+
+
+def _entries(stream: str | bytes, items: Iterable[tuple[bytes, dict[bytes, bytes]]]) -> Iterable[Entry]:
+    name = _s(stream)
+    for entry_id, fields in items:
+        yield Entry(name, _s(entry_id), fields.get(b"e", b""))
+
+
+def _s(v: str | bytes) -> str:
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def backoff(attempt: int, cap_s: float = 10.0) -> float:
+    return float(min(cap_s, 0.2 * 2 ** min(attempt, 10)))
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

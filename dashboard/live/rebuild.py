@@ -1,0 +1,224 @@
+"""`pingan rebuild`: recompute the live state from the retained streams and compare.
+
+The replay folds every retained event into case states in memory, links reports of one incident,
+derives every case's contributions with the same code the workers use, and compares the result
+with what the workers keep in Redis: case states, counters, SLA clocks and map markers. With
+``apply`` it replaces the live state with the recomputed one (after a policy change; stop the
+live workers first). Run the comparison while the workers are idle for an exact answer.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import redis
+
+from dashboard.live.sla import Policies
+from dashboard.live.state import MERGE_GROUPS, Deriver, Horizon, fold, join_links, link, order_key_of
+from dashboard.live.store import LiveStore
+from feeds.keys import Keys
+from feeds.settings import Settings
+
+READ_CHUNK = 10_000
+EXAMPLES = 10
+
+
+@dataclass
+class Model:
+    """The live state as a from-scratch replay computes it."""
+
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # key -> field -> n
+    clocks: dict[str, dict[str, float]] = field(default_factory=dict)  # due/warn key -> member -> score
+    markers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: int = 0
+
+
+def replay(r: redis.Redis, keys: Keys, feeds: Iterable[str], settings: Settings, policies: Policies,
+           now: float | None = None) -> Model:
+    now = time.time() if now is None else now
+    model = Model()
+    for code in feeds:
+        for ev in _events(r, keys.stream(code)):
+            model.events += 1
+            if ev.get("kind") == "case":
+                model.states[ev["case_id"]] = fold(model.states.get(ev["case_id"]), ev)
+    _link_all(model.states, settings)
+    deriver = Deriver(policies, keys)
+    horizon = Horizon.at(now)
+    counts: Counter[tuple[str, str]] = Counter()
+    clocks: dict[str, dict[str, float]] = defaultdict(dict)
+    for cid, state in model.states.items():
+        c = deriver.derive(state, horizon)
+        counts.update(c.counts)
+        for (stage, dv), (due, warn) in c.clocks.items():
+            dim, value = dv.split("|", 1)
+            clocks[keys.due(stage, dim, value)][cid] = due
+            clocks[keys.warn(stage, dim, value)][cid] = warn
+        if c.marker is not None:
+            model.markers[cid] = c.marker
+    nested: dict[str, dict[str, int]] = defaultdict(dict)
+    for (key, fld), n in counts.items():
+        if n:
+            nested[key][fld] = n
+    model.counts, model.clocks = dict(nested), dict(clocks)
+    return model
+
+
+def _events(r: redis.Redis, stream: str) -> Iterable[dict[str, Any]]:
+    start = "-"
+    while True:
+        items = r.xrange(stream, start, "+", count=READ_CHUNK)
+        if not items:
+            return
+        for _, fields in items:
+            try:
+                ev = orjson.loads(fields[b"e"])
+            except (KeyError, orjson.JSONDecodeError):
+                continue  # the live workers dead-letter these too
+            if isinstance(ev, dict) and "case_id" in ev:
+                yield ev
+        last = items[-1][0].decode()
+        start = "(" + last
+
+
+def _link_all(states: dict[str, dict[str, Any]], settings: Settings) -> None:
+    """The same pairwise rule the workers apply when the second report of a pair arrives."""
+    cell_deg = max(0.01, 2 * settings.merge_distance_m / 100_000)
+    cells: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for cid in sorted(states, key=lambda c: order_key_of(states[c])):
+        cur = states[cid]["cur"]
+        if cur.get("lat") is None or cur.get("lon") is None or cur.get("category") not in MERGE_GROUPS:
+            continue
+        i, j = math.floor(cur["lat"] / cell_deg), math.floor(cur["lon"] / cell_deg)
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                for other in cells.get((i + di, j + dj), ()):
+                    a, b = states[other], states[cid]  # other is earlier in (reported, id) order
+                    if link(a, b, settings.merge_window_s, settings.merge_distance_m):
+                        states[other], states[cid] = join_links(a, b)
+        cells[(i, j)].append(cid)
+
+
+# --- what the workers keep -----------------------------------------------------------------------
+
+def read_live(r: redis.Redis, keys: Keys, now: float | None = None) -> Model:
+    now = time.time() if now is None else now
+    horizon = Horizon.at(now)
+    model = Model()
+    for key in _scan(r, f"{keys.live}:case:*"):
+        raw = r.get(key)
+        if raw is not None:
+            state = orjson.loads(raw)
+            model.states[state["id"]] = state
+    for key in [*_scan(r, f"{keys.live}:now:*"), *_scan(r, f"{keys.live}:agg:*")]:
+        if ":agg:" in key and not _in_horizon(key, horizon):
+            continue
+        h = {k.decode(): int(v) for k, v in r.hgetall(key).items() if int(v) != 0}
+        if h:
+            model.counts[key] = h
+    for key in [*_scan(r, f"{keys.live}:due:*"), *_scan(r, f"{keys.live}:warn:*")]:
+        z = {m.decode(): s for m, s in r.zrange(key, 0, -1, withscores=True)}
+        if z:
+            model.clocks[key] = z
+    model.markers = {k.decode(): orjson.loads(v) for k, v in r.hgetall(keys.markers).items()}
+    return model
+
+
+def _in_horizon(key: str, horizon: Horizon) -> bool:
+    from datetime import datetime
+
+    from feeds.event import BEIJING
+
+    _, gran, bucket, _ = key.rsplit(":", 3)
+    if gran == "h":
+        t = datetime.strptime(bucket, "%Y%m%d%H").replace(tzinfo=BEIJING).timestamp()
+        return int(t // 3600) >= horizon.hour
+    t = datetime.strptime(bucket, "%Y%m%d").replace(tzinfo=BEIJING).timestamp()
+    return int((t + 8 * 3600) // 86400) >= horizon.day
+
+
+def _scan(r: redis.Redis, pattern: str) -> list[str]:
+    return sorted(k.decode() for k in r.scan_iter(match=pattern, count=5000))
+
+
+# --- comparing ------------------------------------------------------------------------------------
+
+def compare(expected: Model, actual: Model) -> dict[str, Any]:
+    """Differences between a replay and the workers' state, by kind, with a few examples each."""
+    report: dict[str, Any] = {}
+    report["cases"] = _diff_maps(expected.states, actual.states)
+    report["counters"] = _diff_maps(_flat(expected.counts), _flat(actual.counts))
+    report["clocks"] = _diff_maps(_flat(expected.clocks), _flat(actual.clocks))
+    report["markers"] = _diff_maps(expected.markers, actual.markers)
+    return report
+
+
+def _flat(nested: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    return {f"{k} {f}": v for k, h in nested.items() for f, v in h.items()}
+
+
+def _diff_maps(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    missing = sorted(a.keys() - b.keys())
+    extra = sorted(b.keys() - a.keys())
+    different = sorted(k for k in a.keys() & b.keys() if a[k] != b[k])
+    return {
+        "missing": len(missing), "extra": len(extra), "different": len(different),
+        "examples": [{"key": k, "expected": a.get(k), "actual": b.get(k)}
+                     for k in (missing + extra + different)[:EXAMPLES]],
+    }
+
+
+def differences(report: Mapping[str, Any]) -> int:
+    return sum(v["missing"] + v["extra"] + v["different"] for v in report.values())
+
+
+def rebuild(r: redis.Redis, keys: Keys, feeds: Iterable[str], settings: Settings, policies: Policies,
+            apply: bool = False, now: float | None = None) -> dict[str, Any]:
+    now = time.time() if now is None else now
+    feeds = list(feeds)
+    expected = replay(r, keys, feeds, settings, policies, now)
+    actual = read_live(r, keys, now)
+    report = compare(expected, actual)
+    out = {"events": expected.events, "cases": len(expected.states), "live_cases": len(actual.states),
+           "differences": differences(report), "report": report, "applied": False}
+    if apply:
+        write_model(r, keys, expected, settings, policies)
+        out["applied"] = True
+    return out
+
+
+def write_model(r: redis.Redis, keys: Keys, model: Model, settings: Settings, policies: Policies) -> None:
+    """Replace the live state with ``model`` (snapshots, the consumer groups and the ticker stay)."""
+    patterns = ["case:*", "now:*", "agg:*", "due:*", "warn:*", "cell:*"]
+    doomed = [k for p in patterns for k in _scan(r, f"{keys.live}:{p}")]
+    doomed += [keys.markers, keys.clock_keys]
+    for i in range(0, len(doomed), 1000):
+        r.delete(*doomed[i:i + 1000])
+    store = LiveStore(r, keys, settings, policies)
+    pipe = r.pipeline(transaction=False)
+    for cid, state in model.states.items():
+        store._queue_state(pipe, cid, state)
+        cur = state["cur"]
+        if cur.get("lat") is not None and cur.get("category") in MERGE_GROUPS:
+            pipe.zadd(keys.cell(*store.cell_of(cur["lat"], cur["lon"])), {cid: state["rep"]})
+    for key, h in model.counts.items():
+        pipe.hset(key, mapping=h)
+    names = set()
+    for key, z in model.clocks.items():
+        pipe.zadd(key, z)
+        if ":due:" in key:
+            stage, dim, value = key.split(":due:", 1)[1].split(":", 2)
+            names.add(f"{stage}|{dim}|{value}")
+    if names:
+        pipe.sadd(keys.clock_keys, *names)
+    for cid, m in model.markers.items():
+        pipe.hset(keys.markers, cid, orjson.dumps(m))
+    pipe.incr(keys.version)
+    pipe.execute()

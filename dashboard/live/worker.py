@@ -1,0 +1,238 @@
+"""`pingan live`: fold the source streams into live state, archive them, publish board snapshots.
+
+One process runs three consumers in one loop: the ``live`` consumer group (case state, SLA clocks,
+KPIs), the ``archive`` consumer group (every event into SQL) and, while it holds the snapshot
+lease, the snapshot builder. Start as many processes as you like: the groups share the work, a
+dead worker's pending entries are claimed by the others, one process at a time builds snapshots.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+import redis
+
+from dashboard.live.consumer import Entry, GroupReader, backoff
+from dashboard.live.sla import Policies
+from dashboard.live.snapshot import SnapshotBuilder
+from dashboard.live.store import LiveStore
+from feeds.adapters.base import Reject
+from feeds.event import Kind
+from feeds.geo import districts
+from feeds.keys import Keys
+from feeds.lease import Leases
+from feeds.registry import Feed, load_feeds
+from feeds.settings import Settings
+from feeds.sink import StreamSink
+from feeds.status import collect
+
+log = logging.getLogger(__name__)
+
+LIVE_GROUP = "live"
+ARCHIVE_GROUP = "archive"
+SNAPSHOT_LEASE = "live-snapshot"
+CLAIM_EVERY_S = 5.0
+IDLE_SLEEP_S = 0.1
+HEARTBEAT_EVERY_S = 5.0
+REQUIRED = ("event_id", "case_id", "source", "kind", "status", "occurred_at")
+KINDS = frozenset(k.value for k in Kind)
+
+
+class LiveWorker:
+    def __init__(self, settings: Settings, feeds: dict[str, Feed] | None = None, name: str | None = None,
+                 archive: bool = True, snapshots: bool = True, policies: Policies | None = None) -> None:
+        self.settings = settings
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.feeds = feeds if feeds is not None else load_feeds(settings)
+        self.r = redis.Redis.from_url(settings.redis_url)
+        self.keys = Keys(settings.key_prefix)
+        self.policies = policies or Policies.load(settings.sla_policies)
+        streams = [self.keys.stream(code) for code in self.feeds]
+        self.live = GroupReader(self.r, streams, LIVE_GROUP, self.name, settings.live_batch,
+                                settings.live_claim_idle_s)
+        self.store = LiveStore(self.r, self.keys, settings, self.policies)
+        self.dead = StreamSink(self.r, self.keys, settings)
+        self.archive_reader: GroupReader | None = None
+        self.archive: Any = None
+        if archive:
+            from dashboard.live.archive import Archive
+
+            self.archive = Archive.from_settings(settings)
+            self.archive_reader = GroupReader(self.r, streams, ARCHIVE_GROUP, self.name, settings.live_batch,
+                                              settings.live_claim_idle_s)
+        self.snapshots = SnapshotBuilder(self.r, self.keys, self.policies, settings.city_adcode) if snapshots else None
+        self.leases = Leases(self.r, self.keys, self.name, settings.lease_ttl_s)
+        self.scopes = ["city", *(d.adcode for d in districts(settings.city_adcode))] if snapshots else []
+        self._next_claim = 0.0
+        self._next_heartbeat = 0.0
+        self._snap_version = -1
+        self._snap_at = 0.0
+        self.applied = 0
+
+    def ensure_groups(self) -> None:
+        self.live.ensure_groups()
+        if self.archive_reader:
+            self.archive_reader.ensure_groups()
+
+    # --- one pass -------------------------------------------------------------------------------
+
+    def run_once(self, now: float | None = None) -> int:
+        """Read and apply what is there, archive it, maybe publish snapshots; returns entries handled."""
+        mono = time.monotonic()
+        claim = mono >= self._next_claim
+        if claim:
+            self._next_claim = mono + CLAIM_EVERY_S
+        n = self._consume(self.live, self._apply_live, claim)
+        if self.archive_reader is not None:
+            n += self._consume(self.archive_reader, self._apply_archive, claim)
+        if mono >= self._next_heartbeat:
+            self._next_heartbeat = mono + HEARTBEAT_EVERY_S
+            self.r.hset(self.keys.live_workers, self.name, int(time.time() * 1000))
+            if self.snapshots is not None:
+                self.leases.refresh([SNAPSHOT_LEASE])
+        self.maybe_snapshot(now)
+        return n
+
+    def _consume(self, reader: GroupReader, handle: Callable[[Sequence[Entry]], list[tuple[Entry, str]]],
+                 claim: bool) -> int:
+        entries = reader.read()
+        if claim:
+            retry, poison = reader.claim()
+            entries += retry
+            self._dead_letter(reader.group, [(e, f"delivered more than {5} times without success") for e in poison])
+            reader.ack(poison)
+        if not entries:
+            return 0
+        bad = handle(entries)
+        self._dead_letter(reader.group, bad)
+        reader.ack(entries)
+        return len(entries)
+
+    # --- handlers -------------------------------------------------------------------------------
+
+    def _apply_live(self, entries: Sequence[Entry]) -> list[tuple[Entry, str]]:
+        events, bad = decode(entries)
+        try:
+            self.store.apply([ev for _, ev in events])
+        except redis.ConnectionError:
+            raise
+        except Exception:  # noqa: BLE001 - one bad event must not hold back the batch: find it
+            log.exception("live: batch of %d failed; applying one by one", len(events))
+            for entry, ev in events:
+                try:
+                    self.store.apply([ev])
+                except redis.ConnectionError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    bad.append((entry, f"live state: {type(exc).__name__}: {exc}"))
+        self.applied += len(events)
+        return bad
+
+    def _apply_archive(self, entries: Sequence[Entry]) -> list[tuple[Entry, str]]:
+        res = self.archive.write([e.payload for e in entries])
+        return [(entries[i], f"archive: {reason}") for i, reason in res.bad]
+
+    def _dead_letter(self, group: str, bad: Sequence[tuple[Entry, str]]) -> None:
+        if not bad:
+            return
+        for entry, reason in bad:
+            log.warning("%s: %s %s rejected: %s", group, entry.stream, entry.id, reason)
+        rejects = [Reject(reason=f"{group} {e.stream} {e.id}: {why}", raw=e.payload.decode("utf-8", "replace"),
+                          record_key=e.id) for e, why in bad]
+        self.dead.write_rejects(group, rejects)
+
+    # --- snapshots ------------------------------------------------------------------------------
+
+    def maybe_snapshot(self, now: float | None = None, force: bool = False) -> bool:
+        if self.snapshots is None or not (force or self.leases.holds(SNAPSHOT_LEASE)):
+            return False
+        mono = time.monotonic()
+        version = int(self.r.get(self.keys.version) or 0)
+        changed = version != self._snap_version
+        due = mono - self._snap_at >= (self.settings.snapshot_interval_s if changed
+                                       else self.settings.snapshot_heartbeat_s)
+        if not (force or due):
+            return False
+        self.publish_snapshots(now)
+        self._snap_version, self._snap_at = version, mono
+        return True
+
+    def publish_snapshots(self, now: float | None = None) -> None:
+        assert self.snapshots is not None
+        feeds = collect(self.r, self.keys, self.feeds, self.settings)["feeds"]
+        strip = [{k: f[k] for k in ("code", "name", "state", "lag_s", "events", "rejected")} for f in feeds]
+        for scope in self.scopes:
+            snap = self.snapshots.build_wall(scope, now=now, feeds=strip)
+            snap["markers"] = self.snapshots.markers(scope)
+            self.snapshots.publish("wall", scope, snap)
+
+    # --- loop -----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        try:
+            self.leases.release_all()
+            self.r.hdel(self.keys.live_workers, self.name)
+        finally:
+            if self.archive is not None:
+                self.archive.close()
+            self.r.close()
+
+
+def decode(entries: Sequence[Entry]) -> tuple[list[tuple[Entry, dict[str, Any]]], list[tuple[Entry, str]]]:
+    """Parse stream entries into event dicts; anything unreadable is returned with its reason."""
+    good, bad = [], []
+    for e in entries:
+        try:
+            ev = orjson.loads(e.payload)
+        except orjson.JSONDecodeError as exc:
+            bad.append((e, f"not JSON: {exc}"))
+            continue
+        missing = [k for k in REQUIRED if not isinstance(ev, dict) or k not in ev]
+        if missing:
+            bad.append((e, f"{missing[0]}: missing"))
+        elif ev["kind"] not in KINDS:
+            bad.append((e, f"kind: unknown value {str(ev['kind'])[:40]!r}"))
+        else:
+            good.append((e, ev))
+    return good, bad
+
+
+def run(settings: Settings, archive: bool = True, snapshots: bool = True, once: bool = False) -> None:
+    worker = LiveWorker(settings, archive=archive, snapshots=snapshots)
+    worker.ensure_groups()
+    log.info("live worker %s: %d streams, Redis %s", worker.name, len(worker.feeds), settings.redis_url)
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        log.info("signal %d: stopping", signum)
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    failures = 0
+    try:
+        while not stopping:
+            try:
+                n = worker.run_once()
+                failures = 0
+            except redis.ConnectionError as exc:
+                failures += 1
+                log.warning("live: Redis unavailable (%s); retrying", exc)
+                time.sleep(backoff(failures))
+                continue
+            if once and n == 0:
+                worker.maybe_snapshot(force=True)
+                break
+            if n == 0:
+                time.sleep(IDLE_SLEEP_S)
+    finally:
+        worker.close()

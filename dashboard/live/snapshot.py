@@ -10,11 +10,9 @@ or one district's adcode.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 import orjson
@@ -65,6 +63,29 @@ return out
 """
 
 
+# sums hashes field by field: KEYS the hashes, ARGV[1] a field prefix ('' for every field)
+_SUM = """
+local acc, order, p = {}, {}, ARGV[1]
+local lp = #p
+for _, k in ipairs(KEYS) do
+  local h = redis.call('HGETALL', k)
+  for i = 1, #h, 2 do
+    local f = h[i]
+    if lp == 0 or string.sub(f, 1, lp) == p then
+      local v = acc[f]
+      if v == nil then order[#order + 1] = f; acc[f] = tonumber(h[i + 1])
+      else acc[f] = v + tonumber(h[i + 1]) end
+    end
+  end
+end
+local out = {}
+for _, f in ipairs(order) do
+  if acc[f] ~= 0 then out[#out + 1] = f; out[#out + 1] = tostring(acc[f]) end
+end
+return out
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     name: str  # "city" or a district adcode
@@ -79,12 +100,15 @@ class Scope:
 
 
 class SnapshotBuilder:
-    def __init__(self, r: redis.Redis, keys: Keys, policies: Policies, city: str) -> None:
+    def __init__(self, r: redis.Redis, keys: Keys, policies: Policies, city: str,
+                 source_names: Mapping[str, str] | None = None) -> None:
         self.r = r
+        self.source_names = dict(source_names or {})
         self.keys = keys
         self.policies = policies
         self.city = city
         self._count_clocks = r.register_script(_COUNT_CLOCKS)
+        self._sum = r.register_script(_SUM)
         self._stage_labels = {f"{p}.{s}": (zh, en) for p, s, zh, en in policies.stages()}
 
     # --- public ---------------------------------------------------------------------------------
@@ -103,31 +127,38 @@ class SnapshotBuilder:
         head = pipe.execute()
         version, newest, clock_names, ticker = head[:4]
         now_hashes = {dim: _ints(h) for dim, h in zip(self._now_dims(sc), head[4:], strict=True)}
-        hours, days = self._buckets(sc, now)
+        sums = self._sums(sc, now)
         clocks = self._clocks(clock_names, sc, now)
         return {
             "board": "wall", "scope": scope, "version": int(version or 0), "as_of": int(now * 1000),
             "data_as_of": int(max((s for _, s in newest), default=0)) or None,
             "newest": {_s(m): int(s) for m, s in newest},
             "now": self._current(now_hashes, sc),
-            "kpis": self._kpis(hours, days, clocks, sc, now),
+            "kpis": {w: kpi_values(sums[w], sc.value, _overdue(clocks, sc.dim, sc.value)) for w in WINDOWS},
             "kpi_defs": [{"key": k, "zh": zh, "en": en, "formula_zh": fz, "formula_en": fe, "target": t}
                          for k, zh, en, fz, fe, t in KPIS],
             "windows": self._windows(now),
             "sla": self._sla_rows(clocks, sc),
-            "areas": self._areas(now_hashes, days, clocks, sc, now),
-            "by_source": self._breakdown(now_hashes, days, "source", now) if sc.name == "city" else [],
-            "by_category": self._breakdown(now_hashes, days, "category", now) if sc.name == "city" else [],
-            "trend": self._trend(hours, sc, now),
+            "areas": self._areas(now_hashes, sums, clocks, sc),
+            "by_source": self._breakdown(now_hashes, sums["source_today"], "source"),
+            "by_category": self._breakdown(now_hashes, sums["category_today"], "category"),
+            "trend": self._trend(sums["trend"], now),
             "ticker": self._ticker(ticker, sc),
             "feeds": feeds or [],
         }
 
-    def markers(self, scope: str = "city") -> list[dict[str, Any]]:
-        out = [orjson.loads(v) for v in self.r.hvals(self.keys.markers)]
+    def build_map(self, scope: str = "city", now: float | None = None) -> dict[str, Any]:
+        """The open cases' markers (masked summaries) of a scope, for the wall's map."""
+        now = time.time() if now is None else now
+        pipe = self.r.pipeline(transaction=False)
+        pipe.get(self.keys.version)
+        pipe.hvals(self.keys.markers)
+        version, raw = pipe.execute()
+        markers = [orjson.loads(v) for v in raw]
         if scope != "city":
-            out = [m for m in out if m.get("d") == scope]
-        return out
+            markers = [m for m in markers if m.get("d") == scope]
+        return {"board": "wall-map", "scope": scope, "version": int(version or 0), "as_of": int(now * 1000),
+                "markers": markers}
 
     def publish(self, board: str, scope: str, snapshot: Mapping[str, Any]) -> str:
         """Store the snapshot and append it to the board's log (what browsers are pushed)."""
@@ -142,28 +173,37 @@ class SnapshotBuilder:
     def _now_dims(self, sc: Scope) -> list[str]:
         return ["all", "district", "source", "category"] if sc.name == "city" else ["district", "town"]
 
-    def _window_dims(self, sc: Scope) -> list[str]:
-        return ["all", "district", "source", "category"] if sc.name == "city" else ["district", "town"]
-
-    def _buckets(self, sc: Scope, now: float) -> tuple[dict[str, list[dict[str, int]]], dict[str, list[dict[str, int]]]]:
-        """{dim: [48 hourly dicts, oldest first]}, {dim: [30 daily dicts, oldest first]}."""
-        hour0 = int(now // 3600)
-        hours = [hour_bucket(h) for h in range(hour0 - 47, hour0 + 1)]
-        day0 = beijing_day(now)
+    def _sums(self, sc: Scope, now: float) -> dict[str, Any]:
+        """Window sums, summed inside Redis (a bounded number of buckets whatever the history)."""
+        hour0, day0 = int(now // 3600), beijing_day(now)
+        hours = [hour_bucket(h) for h in range(hour0 - 47, hour0 + 1)]  # oldest first
         days = [day_bucket(d) for d in range(day0 - 29, day0 + 1)]
-        dims = self._window_dims(sc)
-        hour_dims = [d for d in dims if d != "town"]
+        mine = f"{sc.value}|"
+        area_dim = "district" if sc.name == "city" else "town"
+        area_prefix = "" if sc.name == "city" else sc.name
         pipe = self.r.pipeline(transaction=False)
-        for dim in hour_dims:
-            for hb in hours:
-                pipe.hgetall(self.keys.agg("h", hb, dim))
-        for dim in dims:
-            for db in days:
-                pipe.hgetall(self.keys.agg("d", db, dim))
-        res = iter(pipe.execute())
-        h = {dim: [_ints(next(res)) for _ in hours] for dim in hour_dims}
-        d = {dim: [_ints(next(res)) for _ in days] for dim in dims}
-        return h, d
+        plan: list[str] = []
+
+        def summed(name: str, keys: list[str], prefix: str) -> None:
+            self._sum(keys=keys, args=[prefix], client=pipe)
+            plan.append(name)
+
+        for w, n in (("today", 1), ("7d", 7), ("30d", 30)):
+            summed(w, [self.keys.agg("d", b, sc.dim) for b in days[-n:]], mine)
+        summed("24h", [self.keys.agg("h", b, sc.dim) for b in hours[-24:]], mine)
+        summed("areas_30d", [self.keys.agg("d", b, area_dim) for b in days], area_prefix)
+        summed("areas_today", [self.keys.agg("d", days[-1], area_dim)], area_prefix)
+        if sc.name == "city":
+            summed("source_today", [self.keys.agg("d", days[-1], "source")], "")
+            summed("category_today", [self.keys.agg("d", days[-1], "category")], "")
+        for b in hours:
+            pipe.hget(self.keys.agg("h", b, sc.dim), f"{mine}recv")
+        res = pipe.execute()
+        out: dict[str, Any] = {name: _pairs(v) for name, v in zip(plan, res, strict=False)}
+        out.setdefault("source_today", {})
+        out.setdefault("category_today", {})
+        out["trend"] = [int(v or 0) for v in res[len(plan):]]
+        return out
 
     def _clocks(self, names: Iterable[bytes], sc: Scope, now: float) -> dict[tuple[str, str, str], dict[str, int]]:
         """{(stage, dim, value): {total, yellow, red, due_1h, green}} for the scope's dimensions."""
@@ -195,12 +235,6 @@ class SnapshotBuilder:
             out[w] = {"zh": zh, "en": en, "from": _iso(start), "to": _iso(end)}
         return out
 
-    def _kpis(self, hours: Mapping[str, list[dict[str, int]]], days: Mapping[str, list[dict[str, int]]],
-              clocks: Mapping[tuple[str, str, str], dict[str, int]], sc: Scope, now: float) -> dict[str, Any]:
-        overdue = _overdue(clocks, sc.dim, sc.value)
-        return {w: kpi_values(window_sum(hours, days, sc.dim, w), sc.value, overdue)
-                for w in WINDOWS if w != "24h" or sc.dim in hours}
-
     def _sla_rows(self, clocks: Mapping[tuple[str, str, str], dict[str, int]], sc: Scope) -> list[dict[str, Any]]:
         rows = []
         for (stage, dim, value), c in sorted(clocks.items()):
@@ -209,16 +243,14 @@ class SnapshotBuilder:
                 rows.append({"stage": stage, "policy": stage.split(".", 1)[0], "zh": zh, "en": en, **c})
         return rows
 
-    def _areas(self, now_hashes: Mapping[str, dict[str, int]], days: Mapping[str, list[dict[str, int]]],
-               clocks: Mapping[tuple[str, str, str], dict[str, int]], sc: Scope, now: float) -> list[dict[str, Any]]:
+    def _areas(self, now_hashes: Mapping[str, dict[str, int]], sums: Mapping[str, dict[str, int]],
+               clocks: Mapping[tuple[str, str, str], dict[str, int]], sc: Scope) -> list[dict[str, Any]]:
         """The per-district table (city scope) or per-town table (district scope)."""
         if sc.name == "city":
             dim, names = "district", {d.adcode: d.name for d in districts(self.city)}
         else:
             dim, names = "town", {t.code: t.name for t in towns(self.city) if t.adcode == sc.name}
-        today = days[dim][-1]
-        month = _sum(days[dim])
-        cur = now_hashes[dim]
+        today, month, cur = sums["areas_today"], sums["areas_30d"], now_hashes[dim]
         rows = []
         for code, name in names.items():
             lights = [c for (_, d, v), c in clocks.items() if d == dim and v == code]
@@ -231,25 +263,25 @@ class SnapshotBuilder:
             })
         return rows
 
-    def _breakdown(self, now_hashes: Mapping[str, dict[str, int]], days: Mapping[str, list[dict[str, int]]],
-                   dim: str, now: float) -> list[dict[str, Any]]:
-        today = days[dim][-1]
-        cur = now_hashes[dim]
+    def _breakdown(self, now_hashes: Mapping[str, dict[str, int]], today: Mapping[str, int],
+                   dim: str) -> list[dict[str, Any]]:
+        cur = now_hashes.get(dim)
+        if cur is None:
+            return []  # a district scope has no per-source or per-category counters
         values = {k.split("|", 1)[0] for k in (*today, *cur)}
-        rows = []
-        for v in sorted(values):
-            rows.append({"code": v, "name": _name(dim, v), "open": cur.get(f"{v}|open", 0),
-                         "received_today": today.get(f"{v}|recv", 0), "closed_today": today.get(f"{v}|done", 0)})
+        rows = [{"code": v, "name": self._name(dim, v), "open": cur.get(f"{v}|open", 0),
+                 "received_today": today.get(f"{v}|recv", 0), "closed_today": today.get(f"{v}|done", 0)}
+                for v in values]
         return sorted(rows, key=lambda r: (-r["open"], r["code"]))
 
-    def _trend(self, hours: Mapping[str, list[dict[str, int]]], sc: Scope, now: float) -> dict[str, Any]:
-        if sc.dim not in hours:
-            return {"hours": [], "today": [], "yesterday": []}
-        series = hours[sc.dim]  # 48 hours, oldest first, ending with the current hour
+    def _name(self, dim: str, value: str) -> str:
+        return self.source_names.get(value, value) if dim == "source" else category_name(value)
+
+    def _trend(self, series: list[int], now: float) -> dict[str, Any]:
+        """Received per hour, today against yesterday (``series``: 48 hours ending now)."""
         this_hour = datetime.fromtimestamp(now, BEIJING).hour
-        # today's hours 0..this_hour are the last this_hour+1 entries; yesterday's 24 precede them
-        today = [h.get(f"{sc.value}|recv", 0) for h in series[-(this_hour + 1):]]
-        yesterday = [h.get(f"{sc.value}|recv", 0) for h in series[-(this_hour + 25):-(this_hour + 1)]]
+        today = series[-(this_hour + 1):]
+        yesterday = series[-(this_hour + 25):-(this_hour + 1)]
         return {"hours": list(range(24)), "today": today, "yesterday": yesterday}
 
     def _ticker(self, raw: Iterable[bytes], sc: Scope) -> list[dict[str, Any]]:
@@ -270,14 +302,6 @@ def window_range(w: str, now: float) -> tuple[datetime, datetime]:
         return end.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23), end
     days = 7 if w == "7d" else 30
     return midnight - timedelta(days=days - 1), end
-
-
-def window_sum(hours: Mapping[str, list[dict[str, int]]], days: Mapping[str, list[dict[str, int]]],
-               dim: str, w: str) -> dict[str, int]:
-    if w == "24h":
-        return _sum(hours[dim][-24:])
-    n = {"today": 1, "7d": 7, "30d": 30}[w]
-    return _sum(days[dim][-n:])
 
 
 def kpi_values(counts: Mapping[str, int], value: str, overdue: Mapping[str, int]) -> dict[str, Any]:
@@ -311,20 +335,16 @@ def kpi_values(counts: Mapping[str, int], value: str, overdue: Mapping[str, int]
     }
 
 
+def _pairs(flat: list[bytes]) -> dict[str, int]:
+    return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
 def _overdue(clocks: Mapping[tuple[str, str, str], dict[str, int]], dim: str, value: str) -> dict[str, int]:
     return {stage: c["red"] for (stage, d, v), c in clocks.items() if d == dim and v == value}
 
 
 def _rate(num: int, den: int) -> float | None:
     return round(100.0 * num / den, 2) if den > 0 else None
-
-
-def _sum(dicts: Iterable[Mapping[str, int]]) -> dict[str, int]:
-    out: dict[str, int] = defaultdict(int)
-    for d in dicts:
-        for k, v in d.items():
-            out[k] += v
-    return out
 
 
 def _ints(h: Mapping[bytes, bytes]) -> dict[str, int]:
@@ -339,11 +359,8 @@ def _iso(d: datetime) -> str:
     return d.isoformat(timespec="seconds")
 
 
-@cache
-def _name(dim: str, value: str) -> str:
-    if dim == "category":
-        try:
-            return CATEGORY_ZH[Category(value)]
-        except ValueError:
-            return value
-    return value
+def category_name(value: str) -> str:
+    try:
+        return CATEGORY_ZH[Category(value)]
+    except ValueError:
+        return value

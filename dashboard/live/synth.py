@@ -52,12 +52,14 @@ def events(n: int, end: datetime, seed: int = 1, span: timedelta = timedelta(day
 def _case_events(feed: str, seq: int, created: datetime, seed: int, geo: CityGeo, end: datetime,
                  rng: random.Random) -> Iterator[dict[str, Any]]:
     case = make_case(feed, seq, created, seed, geo)
+    case.no = f"S{seed}-{case.no}"  # runs with different seeds never share a case
     case_id = f"{feed}:{case.no}"
     yield from _steps(case, case_id, feed, case.ctype.category, end)
     if feed == "110" and case.ctype.category in ECHO_CATEGORY and rng.random() < ECHO_P * 4:
         echo = make_case("12345" if rng.random() < 0.5 else "wg", seq, created + timedelta(minutes=rng.uniform(1, 20)),
                          seed, geo)
         echo.place = case.place
+        echo.no = f"S{seed}-{echo.no}"
         yield from _steps(echo, f"{echo.feed}:E{case.no}", echo.feed, ECHO_CATEGORY[case.ctype.category], end)
 
 

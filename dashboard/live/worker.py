@@ -42,6 +42,7 @@ SNAPSHOT_LEASE = "live-snapshot"
 CLAIM_EVERY_S = 5.0
 IDLE_SLEEP_S = 0.1
 HEARTBEAT_EVERY_S = 5.0
+MAP_EVERY_S = 2.0  # the map's markers are the bulk of what a wall receives
 REQUIRED = ("event_id", "case_id", "source", "kind", "status", "occurred_at")
 KINDS = frozenset(k.value for k in Kind)
 
@@ -68,13 +69,15 @@ class LiveWorker:
             self.archive = Archive.from_settings(settings)
             self.archive_reader = GroupReader(self.r, streams, ARCHIVE_GROUP, self.name, settings.live_batch,
                                               settings.live_claim_idle_s)
-        self.snapshots = SnapshotBuilder(self.r, self.keys, self.policies, settings.city_adcode) if snapshots else None
+        self.snapshots = SnapshotBuilder(self.r, self.keys, self.policies, settings.city_adcode,
+                                         {c: f.name for c, f in self.feeds.items()}) if snapshots else None
         self.leases = Leases(self.r, self.keys, self.name, settings.lease_ttl_s)
         self.scopes = ["city", *(d.adcode for d in districts(settings.city_adcode))] if snapshots else []
         self._next_claim = 0.0
         self._next_heartbeat = 0.0
         self._snap_version = -1
         self._snap_at = 0.0
+        self._map_at = -MAP_EVERY_S
         self.applied = 0
 
     def ensure_groups(self) -> None:
@@ -166,13 +169,17 @@ class LiveWorker:
         return True
 
     def publish_snapshots(self, now: float | None = None) -> None:
+        """The wall's figures for every scope; its map markers (bigger) at most every MAP_EVERY_S."""
         assert self.snapshots is not None
         feeds = collect(self.r, self.keys, self.feeds, self.settings)["feeds"]
         strip = [{k: f[k] for k in ("code", "name", "state", "lag_s", "events", "rejected")} for f in feeds]
+        with_map = time.monotonic() - self._map_at >= MAP_EVERY_S
         for scope in self.scopes:
-            snap = self.snapshots.build_wall(scope, now=now, feeds=strip)
-            snap["markers"] = self.snapshots.markers(scope)
-            self.snapshots.publish("wall", scope, snap)
+            self.snapshots.publish("wall", scope, self.snapshots.build_wall(scope, now=now, feeds=strip))
+            if with_map:
+                self.snapshots.publish("wall-map", scope, self.snapshots.build_map(scope, now=now))
+        if with_map:
+            self._map_at = time.monotonic()
 
     # --- loop -----------------------------------------------------------------------------------
 

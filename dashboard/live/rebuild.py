@@ -21,7 +21,7 @@ import redis
 
 from dashboard.live.sla import Policies
 from dashboard.live.state import MERGE_GROUPS, Deriver, Horizon, fold, join_links, link, order_key_of
-from dashboard.live.store import LiveStore
+from dashboard.live.store import LiveStore, Ops
 from feeds.keys import Keys
 from feeds.settings import Settings
 
@@ -204,7 +204,9 @@ def write_model(r: redis.Redis, keys: Keys, model: Model, settings: Settings, po
     store = LiveStore(r, keys, settings, policies)
     pipe = r.pipeline(transaction=False)
     for cid, state in model.states.items():
-        store._queue_state(pipe, cid, state)
+        ops = Ops()
+        store.state_op(ops, cid, state)
+        ops.queue(store._apply_ops, pipe)
         cur = state["cur"]
         if cur.get("lat") is not None and cur.get("category") in MERGE_GROUPS:
             pipe.zadd(keys.cell(*store.cell_of(cur["lat"], cur["lon"])), {cid: state["rep"]})

@@ -98,6 +98,13 @@ class Scope:
     def value(self) -> str:
         return "*" if self.name == "city" else self.name
 
+    def wants_clock(self, dim: str, value: str) -> bool:
+        """Clock counters this scope shows: the city's own and per district, source and category;
+        a district's own and per town."""
+        if self.name == "city":
+            return dim in ("all", "district", "source", "category")
+        return (dim == "district" and value == self.name) or (dim == "town" and value.startswith(self.name))
+
 
 class SnapshotBuilder:
     def __init__(self, r: redis.Redis, keys: Keys, policies: Policies, city: str,
@@ -207,9 +214,8 @@ class SnapshotBuilder:
 
     def _clocks(self, names: Iterable[bytes], sc: Scope, now: float) -> dict[tuple[str, str, str], dict[str, int]]:
         """{(stage, dim, value): {total, yellow, red, due_1h, green}} for the scope's dimensions."""
-        wanted = {"all", "district", "source", "category"} if sc.name == "city" else {"district"}
         triples = sorted(t for t in (tuple(_s(n).split("|", 2)) for n in names)
-                         if len(t) == 3 and t[1] in wanted)
+                         if len(t) == 3 and sc.wants_clock(t[1], t[2]))
         if not triples:
             return {}
         keys: list[str] = []

@@ -36,7 +36,7 @@ ESCALATE_REDO = 3  # work orders sent back this many times are escalated
 # dimensions of the windowed counters; the hourly buckets keep only the first four
 DIMS = ("all", "district", "source", "category", "town", "grid", "department")
 HOUR_DIMS = DIMS[:4]
-CLOCK_DIMS = ("all", "district", "source", "category")
+CLOCK_DIMS = ("all", "district", "source", "category", "town")
 HOUR_KEEP_S = 50 * 3600  # hourly buckets: today and yesterday, for the trend and the 24 h window
 DAY_KEEP_D = 35  # daily buckets: the 30-day window and a margin
 

@@ -56,6 +56,49 @@ return 1
 """
 
 
+# Applies a batch's writes in one call: KEYS are the keys touched, ARGV a list of operations that
+# refer to keys by index (so every key is declared, as Redis Cluster wants; all share {live}).
+_APPLY_OPS = """
+local i, n = 1, #ARGV
+while i <= n do
+  local op, k = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
+  if op == 'h' then redis.call('HINCRBY', k, ARGV[i + 2], ARGV[i + 3]); i = i + 4
+  elseif op == 'z' then redis.call('ZADD', k, ARGV[i + 2], ARGV[i + 3]); i = i + 4
+  elseif op == 'r' then redis.call('ZREM', k, ARGV[i + 2]); i = i + 3
+  elseif op == 's' then redis.call('SET', k, ARGV[i + 2]); i = i + 3
+  elseif op == 'S' then redis.call('SET', k, ARGV[i + 2], 'EX', ARGV[i + 3]); i = i + 4
+  elseif op == 'H' then redis.call('HSET', k, ARGV[i + 2], ARGV[i + 3]); i = i + 4
+  elseif op == 'D' then redis.call('HDEL', k, ARGV[i + 2]); i = i + 3
+  elseif op == 'e' then redis.call('EXPIREAT', k, ARGV[i + 2]); i = i + 3
+  elseif op == 'x' then redis.call('EXPIRE', k, ARGV[i + 2]); i = i + 3
+  elseif op == 'a' then redis.call('SADD', k, ARGV[i + 2]); i = i + 3
+  elseif op == 'i' then redis.call('INCR', k); i = i + 2
+  else return redis.error_reply('unknown op ' .. op) end
+end
+return 1
+"""
+
+
+class Ops:
+    """Writes collected for one :data:`_APPLY_OPS` call."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, int] = {}
+        self.args: list[Any] = []
+
+    def add(self, op: str, key: str, *values: Any) -> None:
+        idx = self.keys.get(key)
+        if idx is None:
+            idx = self.keys[key] = len(self.keys) + 1
+        self.args.append(op)
+        self.args.append(idx)
+        self.args.extend(values)
+
+    def queue(self, script: Any, client: Any) -> None:
+        if self.args:
+            script(keys=list(self.keys), args=self.args, client=client)
+
+
 @dataclass
 class ApplyResult:
     events: int = 0
@@ -78,6 +121,7 @@ class LiveStore:
         self.cell_deg = max(0.01, 2 * settings.merge_distance_m / 100_000)
         self.done_ttl_s = int(settings.stream_retention_h * 3600 + DONE_CASE_TTL_EXTRA_S)
         self._set_if_newer = r.register_script(_SET_IF_NEWER)
+        self._apply_ops = r.register_script(_APPLY_OPS)
 
     # --- entry point ---------------------------------------------------------------------------
 
@@ -125,6 +169,12 @@ class LiveStore:
     def cell_of(self, lat: float, lon: float) -> tuple[int, int]:
         return math.floor(lat / self.cell_deg), math.floor(lon / self.cell_deg)
 
+    def cells_near(self, lat: float, lon: float) -> set[tuple[int, int]]:
+        """The cells a circle of the merge distance around a point touches (1 to 4 of them)."""
+        dlat = self.distance / 111_000 * 1.01
+        dlon = dlat / max(0.1, math.cos(math.radians(lat)))
+        return {self.cell_of(la, lo) for la in (lat - dlat, lat, lat + dlat) for lo in (lon - dlon, lon, lon + dlon)}
+
     def _linkable(self, state: Mapping[str, Any]) -> bool:
         cur = state["cur"]
         return cur.get("lat") is not None and cur.get("lon") is not None and cur.get("category") in MERGE_GROUPS
@@ -134,9 +184,7 @@ class LiveStore:
         new = [changes[c][1] for c in created if self._linkable(changes[c][1])]
         if not new:
             return
-        cells = sorted({self.keys.cell(i + di, j + dj) for s in new
-                        for i, j in [self.cell_of(s["cur"]["lat"], s["cur"]["lon"])]
-                        for di in (-1, 0, 1) for dj in (-1, 0, 1)})
+        cells = sorted({self.keys.cell(*c) for s in new for c in self.cells_near(s["cur"]["lat"], s["cur"]["lon"])})
         pipe.watch(*cells)  # a report added nearby by another worker meanwhile makes us retry
         reader = self.r.pipeline(transaction=False)
         lo = min(s["rep"] for s in new) - self.window
@@ -171,6 +219,7 @@ class LiveStore:
     # --- writing the difference -----------------------------------------------------------------
 
     def _queue_writes(self, pipe: Any, changes: dict[str, Change], created: list[str], horizon: Horizon) -> None:
+        ops = Ops()
         counts: Counter[tuple[str, str]] = Counter()
         clock_names: set[str] = set()
         for cid, (old, new) in changes.items():
@@ -179,54 +228,58 @@ class LiveStore:
             co, cn = self.deriver.derive(old, horizon), self.deriver.derive(new, horizon)
             counts.update(cn.counts)
             counts.subtract(co.counts)
-            self._queue_clocks(pipe, cid, co, cn, clock_names)
-            self._queue_marker(pipe, cid, co, cn)
-            self._queue_state(pipe, cid, new)
+            self._clock_ops(ops, cid, co, cn, clock_names)
+            self._marker_ops(ops, cid, co, cn)
+            self.state_op(ops, cid, new)
         for cid in created:
             s = changes[cid][1]
             if self._linkable(s):
                 cell = self.keys.cell(*self.cell_of(s["cur"]["lat"], s["cur"]["lon"]))
-                pipe.zadd(cell, {cid: s["rep"]})
-                pipe.expire(cell, CELL_KEEP_S)
+                ops.add("z", cell, s["rep"], cid)
+                ops.add("x", cell, CELL_KEEP_S)
         touched = set()
         for (key, fld), n in counts.items():
             if n:
-                pipe.hincrby(key, fld, n)
+                ops.add("h", key, fld, n)
                 touched.add(key)
         for key in touched:
             expiry = bucket_expiry(key) if ":agg:" in key else None
             if expiry is not None:
-                pipe.expireat(key, expiry)
-        if clock_names:
-            pipe.sadd(self.keys.clock_keys, *clock_names)
-        pipe.incr(self.keys.version)
+                ops.add("e", key, expiry)
+        for name in clock_names:
+            ops.add("a", self.keys.clock_keys, name)
+        ops.add("i", self.keys.version)
+        ops.queue(self._apply_ops, pipe)
 
-    def _queue_clocks(self, pipe: Any, cid: str, co: Contrib, cn: Contrib, names: set[str]) -> None:
+    def _clock_ops(self, ops: Ops, cid: str, co: Contrib, cn: Contrib, names: set[str]) -> None:
         for k in co.clocks.keys() - cn.clocks.keys():
             stage, dv = k
             dim, value = dv.split("|", 1)
-            pipe.zrem(self.keys.due(stage, dim, value), cid)
-            pipe.zrem(self.keys.warn(stage, dim, value), cid)
+            ops.add("r", self.keys.due(stage, dim, value), cid)
+            ops.add("r", self.keys.warn(stage, dim, value), cid)
         for k, (due, warn) in cn.clocks.items():
             if co.clocks.get(k) == (due, warn):
                 continue
             stage, dv = k
             dim, value = dv.split("|", 1)
-            pipe.zadd(self.keys.due(stage, dim, value), {cid: due})
-            pipe.zadd(self.keys.warn(stage, dim, value), {cid: warn})
+            ops.add("z", self.keys.due(stage, dim, value), due, cid)
+            ops.add("z", self.keys.warn(stage, dim, value), warn, cid)
             names.add(f"{stage}|{dim}|{value}")
 
-    def _queue_marker(self, pipe: Any, cid: str, co: Contrib, cn: Contrib) -> None:
+    def _marker_ops(self, ops: Ops, cid: str, co: Contrib, cn: Contrib) -> None:
         if cn.marker is not None:
             if cn.marker != co.marker:
-                pipe.hset(self.keys.markers, cid, orjson.dumps(cn.marker))
+                ops.add("H", self.keys.markers, cid, orjson.dumps(cn.marker))
         elif co.marker is not None:
-            pipe.hdel(self.keys.markers, cid)
+            ops.add("D", self.keys.markers, cid)
 
-    def _queue_state(self, pipe: Any, cid: str, state: Mapping[str, Any]) -> None:
+    def state_op(self, ops: Ops, cid: str, state: Mapping[str, Any]) -> None:
         finished = state["cur"].get("status") in DONE or state["cur"].get("status") == "cancelled"
         # open cases never expire: their counters would outlive them; finished ones go after retention
-        pipe.set(self.keys.case(cid), orjson.dumps(state), ex=self.done_ttl_s if finished else None)
+        if finished:
+            ops.add("S", self.keys.case(cid), orjson.dumps(state), self.done_ttl_s)
+        else:
+            ops.add("s", self.keys.case(cid), orjson.dumps(state))
 
     # --- outside the transaction: newest times, the ticker, non-case kinds ----------------------
 

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import redis
 
-from dashboard.live.consumer import Entry, GroupReader, backoff
+from dashboard.live.consumer import MAX_DELIVERIES, Entry, GroupReader, backoff
 from dashboard.live.sla import Policies
 from dashboard.live.snapshot import SnapshotBuilder
 from dashboard.live.store import LiveStore
@@ -110,7 +110,8 @@ class LiveWorker:
         if claim:
             retry, poison = reader.claim()
             entries += retry
-            self._dead_letter(reader.group, [(e, f"delivered more than {5} times without success") for e in poison])
+            why = f"delivered more than {MAX_DELIVERIES} times without success"
+            self._dead_letter(reader.group, [(e, why) for e in poison])
             reader.ack(poison)
         if not entries:
             return 0

@@ -90,7 +90,7 @@ def run(settings: Settings, only: list[str] | None = None, once: bool = False) -
 
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)
-        sched.shutdown(wait=False)
+        sched.shutdown(wait=True)  # let running polls finish before their clients are closed (HTTP timeouts bound it)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

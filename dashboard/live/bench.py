@@ -22,6 +22,7 @@ import pandas as pd
 import redis
 
 from dashboard.live import synth
+from dashboard.live.snapshot import MAP_LOG_KEEP
 from dashboard.live.worker import LiveWorker
 from feeds.keys import Keys
 from feeds.pipeline import tune_gc
@@ -99,7 +100,7 @@ def _time_snapshots(worker: LiveWorker, samples: int) -> tuple[list[float], list
         worker.snapshots.publish("wall", "city", worker.snapshots.build_wall("city", feeds=feeds))
         t1 = time.perf_counter()
         m = worker.snapshots.build_map("city")
-        worker.snapshots.publish("wall-map", "city", m)
+        worker.snapshots.publish("wall-map", "city", m, keep=MAP_LOG_KEEP)
         t2 = time.perf_counter()
         wall.append((t1 - t0) * 1000)
         mp.append((t2 - t1) * 1000)
@@ -110,11 +111,11 @@ def _time_snapshots(worker: LiveWorker, samples: int) -> tuple[list[float], list
 def _naive_refresh(r: redis.Redis, keys: Keys, feeds: dict[str, Any]) -> float:
     """What a dashboard without live state does on every refresh: read everything, recompute."""
     t0 = time.perf_counter()
-    rows = []
+    rows: list[Any] = []
     for code in feeds:
         start = "-"
         while True:
-            items = r.xrange(keys.stream(code), start, "+", count=10_000)
+            items: Any = r.xrange(keys.stream(code), start, "+", count=10_000)
             if not items:
                 break
             rows.extend(orjson.loads(f[b"e"]) for _, f in items)

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -59,7 +60,7 @@ class GroupReader:
                 break
             stream = self.streams[(self._start + k) % n]
             try:
-                res = self.r.xreadgroup(self.group, self.consumer, {stream: ">"}, count=self.batch - len(out))
+                res: Any = self.r.xreadgroup(self.group, self.consumer, {stream: ">"}, count=self.batch - len(out))
             except redis.ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
@@ -87,7 +88,7 @@ class GroupReader:
         return retry, poison
 
     def _deliveries(self, stream: str, entries: Sequence[Entry]) -> dict[str, int]:
-        rows = self.r.xpending_range(stream, self.group, min=entries[0].id, max=entries[-1].id,
+        rows: Any = self.r.xpending_range(stream, self.group, min=entries[0].id, max=entries[-1].id,
                                      count=len(entries) * 2, consumername=self.consumer)
         return {_s(row["message_id"]): int(row["times_delivered"]) for row in rows}
 

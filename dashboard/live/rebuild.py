@@ -74,7 +74,7 @@ def replay(r: redis.Redis, keys: Keys, feeds: Iterable[str], settings: Settings,
 def _events(r: redis.Redis, stream: str) -> Iterable[dict[str, Any]]:
     start = "-"
     while True:
-        items = r.xrange(stream, start, "+", count=READ_CHUNK)
+        items: Any = r.xrange(stream, start, "+", count=READ_CHUNK)
         if not items:
             return
         for _, fields in items:
@@ -120,14 +120,17 @@ def read_live(r: redis.Redis, keys: Keys, now: float | None = None) -> Model:
     for key in [*_scan(r, f"{keys.live}:now:*"), *_scan(r, f"{keys.live}:agg:*")]:
         if ":agg:" in key and not _in_horizon(key, horizon):
             continue
-        h = {k.decode(): int(v) for k, v in r.hgetall(key).items() if int(v) != 0}
+        fields: Any = r.hgetall(key)
+        h = {k.decode(): int(v) for k, v in fields.items() if int(v) != 0}
         if h:
             model.counts[key] = h
     for key in [*_scan(r, f"{keys.live}:due:*"), *_scan(r, f"{keys.live}:warn:*")]:
-        z = {m.decode(): s for m, s in r.zrange(key, 0, -1, withscores=True)}
+        members: Any = r.zrange(key, 0, -1, withscores=True)
+        z = {m.decode(): float(s) for m, s in members}
         if z:
             model.clocks[key] = z
-    model.markers = {k.decode(): orjson.loads(v) for k, v in r.hgetall(keys.markers).items()}
+    markers: Any = r.hgetall(keys.markers)
+    model.markers = {k.decode(): orjson.loads(v) for k, v in markers.items()}
     return model
 
 
@@ -211,7 +214,7 @@ def write_model(r: redis.Redis, keys: Keys, model: Model, settings: Settings, po
         if cur.get("lat") is not None and cur.get("category") in MERGE_GROUPS:
             pipe.zadd(keys.cell(*store.cell_of(cur["lat"], cur["lon"])), {cid: state["rep"]})
     for key, h in model.counts.items():
-        pipe.hset(key, mapping=h)
+        pipe.hset(key, mapping=dict[Any, Any](h))
     names = set()
     for key, z in model.clocks.items():
         pipe.zadd(key, z)

@@ -25,6 +25,7 @@ from feeds.geo import districts, towns
 from feeds.keys import Keys
 
 SNAPLOG_KEEP = 50
+MAP_LOG_KEEP = 3  # map snapshots are large (every open case); browsers resume from the newest
 TICKER_SHOWN = 20
 WINDOWS: dict[str, tuple[str, str]] = {"today": ("今日", "today"), "24h": ("近24小时", "last 24 h"),
                                        "7d": ("近7日", "last 7 days"), "30d": ("近30日", "last 30 days")}
@@ -156,23 +157,29 @@ class SnapshotBuilder:
 
     def build_map(self, scope: str = "city", now: float | None = None) -> dict[str, Any]:
         """The open cases' markers (masked summaries) of a scope, for the wall's map."""
+        return self.build_maps([scope], now)[scope]
+
+    def build_maps(self, scopes: Iterable[str], now: float | None = None) -> dict[str, dict[str, Any]]:
+        """Map snapshots of several scopes from one read of the markers."""
         now = time.time() if now is None else now
         pipe = self.r.pipeline(transaction=False)
         pipe.get(self.keys.version)
         pipe.hvals(self.keys.markers)
         version, raw = pipe.execute()
         markers = [orjson.loads(v) for v in raw]
-        if scope != "city":
-            markers = [m for m in markers if m.get("d") == scope]
-        return {"board": "wall-map", "scope": scope, "version": int(version or 0), "as_of": int(now * 1000),
-                "markers": markers}
+        out = {}
+        for scope in scopes:
+            mine = markers if scope == "city" else [m for m in markers if m.get("d") == scope]
+            out[scope] = {"board": "wall-map", "scope": scope, "version": int(version or 0),
+                          "as_of": int(now * 1000), "markers": mine}
+        return out
 
-    def publish(self, board: str, scope: str, snapshot: Mapping[str, Any]) -> str:
+    def publish(self, board: str, scope: str, snapshot: Mapping[str, Any], keep: int = SNAPLOG_KEEP) -> str:
         """Store the snapshot and append it to the board's log (what browsers are pushed)."""
         body = orjson.dumps(snapshot)
         pipe = self.r.pipeline(transaction=False)
         pipe.set(self.keys.snapshot(board, scope), body)
-        pipe.xadd(self.keys.snapshot_log(board, scope), {"s": body}, maxlen=SNAPLOG_KEEP, approximate=True)
+        pipe.xadd(self.keys.snapshot_log(board, scope), {"s": body}, maxlen=keep, approximate=keep > 10)
         return _s(pipe.execute()[1])
 
     # --- reading ----------------------------------------------------------------------------------
@@ -226,7 +233,7 @@ class SnapshotBuilder:
         for i, t in enumerate(triples):
             total, warn, red, due1h = (int(x) for x in raw[4 * i: 4 * i + 4])
             out[t] = {"total": total, "red": red, "yellow": warn - red, "green": total - warn, "due_1h": due1h}
-        return out  # type: ignore[return-value]
+        return out
 
     # --- figures ----------------------------------------------------------------------------------
 

@@ -152,7 +152,7 @@ class LiveStore:
                         state = olds[cid]
                         for ev in evs:
                             state = fold(state, ev)
-                        if state != olds[cid]:
+                        if state is not None and state != olds[cid]:
                             changes[cid] = (olds[cid], state)
                     created = [c for c in changes if olds[c] is None]
                     self._link(pipe, created, changes)
@@ -314,5 +314,5 @@ def _epoch_ms(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp() * 1000
 
 
-def _load(raw: bytes | None) -> dict[str, Any] | None:
+def _load(raw: Any) -> dict[str, Any] | None:
     return None if raw is None else orjson.loads(raw)

@@ -22,7 +22,7 @@ import redis
 
 from dashboard.live.consumer import MAX_DELIVERIES, Entry, GroupReader, backoff
 from dashboard.live.sla import Policies
-from dashboard.live.snapshot import SnapshotBuilder
+from dashboard.live.snapshot import MAP_LOG_KEEP, SnapshotBuilder
 from dashboard.live.store import LiveStore
 from feeds.adapters.base import Reject
 from feeds.event import Kind
@@ -165,21 +165,20 @@ class LiveWorker:
                                        else self.settings.snapshot_heartbeat_s)
         if not (force or due):
             return False
-        self.publish_snapshots(now)
+        self.publish_snapshots(now, with_map=force)
         self._snap_version, self._snap_at = version, mono
         return True
 
-    def publish_snapshots(self, now: float | None = None) -> None:
+    def publish_snapshots(self, now: float | None = None, with_map: bool = False) -> None:
         """The wall's figures for every scope; its map markers (bigger) at most every MAP_EVERY_S."""
         assert self.snapshots is not None
         feeds = collect(self.r, self.keys, self.feeds, self.settings)["feeds"]
         strip = [{k: f[k] for k in ("code", "name", "state", "lag_s", "events", "rejected")} for f in feeds]
-        with_map = time.monotonic() - self._map_at >= MAP_EVERY_S
         for scope in self.scopes:
             self.snapshots.publish("wall", scope, self.snapshots.build_wall(scope, now=now, feeds=strip))
-            if with_map:
-                self.snapshots.publish("wall-map", scope, self.snapshots.build_map(scope, now=now))
-        if with_map:
+        if with_map or time.monotonic() - self._map_at >= MAP_EVERY_S:
+            for scope, snap in self.snapshots.build_maps(self.scopes, now=now).items():
+                self.snapshots.publish("wall-map", scope, snap, keep=MAP_LOG_KEEP)
             self._map_at = time.monotonic()
 
     # --- loop -----------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ class _Reporter:
         _print_report(rep, self.r.get(self.keys.snapshot("wall", "city")))
 
 
-def _print_report(rep: dict[str, Any], snapshot: bytes | None = None) -> None:
+def _print_report(rep: dict[str, Any], snapshot: bytes | str | None = None) -> None:
     import orjson
 
     s = rep["summary"]

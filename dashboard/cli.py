@@ -23,7 +23,8 @@ def _parse_volumes(items: list[str]) -> dict[str, float]:
 def cmd_demo(a: argparse.Namespace, s: Settings) -> int:
     from feeds import demo
 
-    return demo.run(a.port, a.sim_port, a.seed, a.speed, Path(a.data_dir or s.data_dir), a.workers, a.redis_port)
+    return demo.run(a.port, a.sim_port, a.seed, a.speed, Path(a.data_dir or s.data_dir), a.workers, a.redis_port,
+                    a.backfill_h)
 
 
 def cmd_simulate(a: argparse.Namespace, s: Settings) -> int:
@@ -157,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--sim-port", type=int, default=8060)
     d.add_argument("--redis-port", type=int, default=6380, help="embedded Redis port (0: any free port)")
     d.add_argument("--seed", type=int, default=1)
-    d.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
+    d.add_argument("--speed", type=float, default=1.0,
+                   help="simulated seconds per real second (above 1 the data runs ahead of the boards' clock)")
+    d.add_argument("--backfill-h", type=float, default=24.0, help="hours of history simulated before start")
     d.add_argument("--workers", type=int, default=1, help="ingest processes")
     d.add_argument("--data-dir")
     d.set_defaults(fn=cmd_demo)

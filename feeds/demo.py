@@ -52,7 +52,7 @@ def _cli(*args: str) -> list[str]:
 
 
 def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, workers: int,
-        redis_port: int = 6380) -> int:
+        redis_port: int = 6380, backfill_h: float = 24.0) -> int:
     external = os.environ.get("PINGAN_REDIS_URL")
     embedded = None
     if external:
@@ -64,7 +64,8 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
     env = {**os.environ, "PINGAN_REDIS_URL": url, "PINGAN_UPSTREAM": f"http://127.0.0.1:{sim_port}",
            "PINGAN_DATA_DIR": str(data_dir.resolve())}
     children = [Child("simulator", _cli("simulate", "--port", str(sim_port), "--seed", str(seed),
-                                         "--speed", str(speed), "--data-dir", str(data_dir)))]
+                                         "--speed", str(speed), "--backfill-h", str(backfill_h),
+                                         "--data-dir", str(data_dir)))]
     children += [Child(f"ingest-{i + 1}", _cli("ingest")) for i in range(workers)]
     children.append(Child("live", _cli("live")))
     stopping = False

@@ -158,9 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--sim-port", type=int, default=8060)
     d.add_argument("--redis-port", type=int, default=6380, help="embedded Redis port (0: any free port)")
     d.add_argument("--seed", type=int, default=1)
-    d.add_argument("--speed", type=float, default=1.0,
+    d.add_argument("--speed", type=float, default=60.0,
                    help="simulated seconds per real second (above 1 the data runs ahead of the boards' clock)")
-    d.add_argument("--backfill-h", type=float, default=24.0, help="hours of history simulated before start")
+    d.add_argument("--backfill-h", type=float, default=2.0, help="hours of history simulated before start")
     d.add_argument("--workers", type=int, default=1, help="ingest processes")
     d.add_argument("--data-dir")
     d.set_defaults(fn=cmd_demo)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -147,19 +147,133 @@ class Event(BaseModel):
     attrs: dict[str, Any] = Field(default_factory=dict)
 
     def to_json(self) -> bytes:
-        return self.model_dump_json(by_alias=True).encode()
+        """The event as stored in the streams: ``model_dump_json(by_alias=True)``, as bytes."""
+        return _SERIALIZE(self, by_alias=True)
+
+
+_SERIALIZE = Event.__pydantic_serializer__.to_json
+
+
+def max_length(model: type[BaseModel], name: str) -> int:
+    """The max_length constraint of a str field."""
+    return min(m.max_length for m in model.model_fields[name].metadata if getattr(m, "max_length", None))
 
 
 def make_event_id(source: str, *parts: object) -> str:
     """A stable id for one upstream version: same inputs, same id, across processes and restarts."""
-    h = hashlib.blake2b(digest_size=12)
-    h.update(source.encode())
-    for p in parts:
-        h.update(b"\x1f")
-        h.update(str(p).encode())
-    return f"{source}-{h.hexdigest()}"
+    # the hash of source, then "\x1f" + str(part) for each part (joined as they are when all are str)
+    strs = parts if _STR.issuperset(map(type, parts)) else tuple(map(str, parts))
+    text = "\x1f".join((source, *strs))  # type: ignore[arg-type]  # all str by now
+    return source + "-" + _blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+_STR: Final = frozenset({str})
+_blake2b = hashlib.blake2b
 
 
 def now_utc() -> datetime:
     """The one clock of the ingest path (tests may monkeypatch it)."""
     return datetime.now(UTC)
+
+
+# --- building events from exact values ----------------------------------------------------
+# Validation with pydantic costs more than the rest of normalising an event. An adapter's fast
+# path that has itself checked every value against the constraints of the fields above (see
+# feeds.adapters.base.Exact) has the Event built by construct_event, exactly as pydantic would
+# build it (same values, defaults and fields set) but without checking anything a second time.
+# Any change to the models switches this off until the adapters' checks have been reviewed
+# against the change and _SHAPE updated; everything then goes through Event.model_validate.
+# tests/test_pipeline.py holds this table to the models and both ways of building to each other.
+
+_SHAPE: Final = {
+    "Event.schema_version": ("int", ()),
+    "Event.event_id": ("str", ("MinLen(min_length=8)", "MaxLen(max_length=64)")),
+    "Event.case_id": ("str", ("MinLen(min_length=1)", "MaxLen(max_length=128)")),
+    "Event.source": ("str", ("_PydanticGeneralMetadata(pattern='^[a-z0-9]{2,8}$')",)),
+    "Event.kind": ("Kind", ()),
+    "Event.status": ("Status", ()),
+    "Event.category": ("Category", ()),
+    "Event.priority": ("int", ("Ge(ge=1)", "Le(le=4)")),
+    "Event.occurred_at": ("AwareDatetime", ()),
+    "Event.reported_at": ("AwareDatetime | None", ()),
+    "Event.ingested_at": ("AwareDatetime", ()),
+    "Event.location": ("Location | None", ()),
+    "Event.department": ("str | None", ("MaxLen(max_length=100)",)),
+    "Event.summary": ("str", ("MaxLen(max_length=500)",)),
+    "Event.attrs": ("dict[str, Any]", ()),
+    "Location.lat": ("float | None", ("Ge(ge=-90)", "Le(le=90)")),
+    "Location.lon": ("float | None", ("Ge(ge=-180)", "Le(le=180)")),
+    "Location.adcode": ("Adcode | None", ("pattern='^\\\\d{6}$'",)),
+    "Location.town": ("TownCode | None", ("pattern='^\\\\d{9}$'",)),
+    "Location.village": ("str | None", ("MaxLen(max_length=64)",)),
+    "Location.grid": ("str | None", ("MaxLen(max_length=64)",)),
+    "Location.address": ("str | None", ("MaxLen(max_length=200)",)),
+}
+_ANNOTATIONS: Final[dict[str, Any]] = {
+    "int": int, "str": str, "Kind": Kind, "Status": Status, "Category": Category,
+    "AwareDatetime": AwareDatetime, "AwareDatetime | None": AwareDatetime | None,
+    "Location | None": Location | None, "str | None": str | None, "dict[str, Any]": dict[str, Any],
+    "float | None": float | None, "Adcode | None": Adcode | None, "TownCode | None": TownCode | None,
+}
+
+
+def model_shape() -> dict[str, tuple[Any, tuple[str, ...]]]:
+    """Each field of Event and Location: its annotation and its constraints (including those of an
+    Annotated type inside an Optional, such as Adcode's pattern)."""
+    return {
+        f"{model.__name__}.{name}": (field.annotation, (*map(repr, field.metadata), *_nested(field.annotation)))
+        for model in (Event, Location)
+        for name, field in model.model_fields.items()
+    }
+
+
+def _nested(annotation: Any) -> list[str]:
+    return [f"pattern={m.pattern!r}" if isinstance(m, StringConstraints) else repr(m)
+            for arg in get_args(annotation) for m in getattr(arg, "__metadata__", ())]
+
+
+def _exact_supported() -> bool:
+    expected = {k: (_ANNOTATIONS[a], constraints) for k, (a, constraints) in _SHAPE.items()}
+    config = tuple(model.model_config.get(k) for model in (Event, Location)
+                   for k in ("extra", "use_enum_values", "populate_by_name", "frozen"))
+    hooks = [getattr(model, attr) for model in (Event, Location)
+             for attr in ("__pydantic_post_init__", "__private_attributes__")]
+    hooks += [getattr(model.__pydantic_decorators__, kind) for model in (Event, Location)
+              for kind in ("validators", "field_validators", "model_validators", "field_serializers",
+                           "model_serializers")]
+    return (model_shape() == expected and not any(hooks)
+            and config == ("forbid", True, True, None, "forbid", None, None, True))
+
+
+EXACT_SUPPORTED: Final = _exact_supported()
+_set = object.__setattr__
+_new = object.__new__
+
+
+def construct_event(values: dict[str, Any]) -> Event:
+    """The Event of values that already meet every constraint, keyed by field name, with
+    ``location`` a dict of Location fields. Exactly what ``Event.model_validate(values)`` gives
+    for such values; only for callers that have checked them (feeds.adapters.base.Exact)."""
+    fields = {**_EVENT_DEFAULTS, **values}  # every field, in the model's order
+    if "attrs" not in values:
+        fields["attrs"] = {}
+    loc = fields["location"]
+    if loc is not None:
+        location = _new(Location)
+        _set(location, "__dict__", {**_LOCATION_DEFAULTS, **loc})
+        _set(location, "__pydantic_fields_set__", set(loc))
+        _set(location, "__pydantic_extra__", None)
+        _set(location, "__pydantic_private__", None)
+        fields["location"] = location
+    event = _new(Event)
+    _set(event, "__dict__", fields)
+    _set(event, "__pydantic_fields_set__", set(values))
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event
+
+
+# every field with its default (required ones: None, always overridden; attrs: a new dict each time)
+_EVENT_DEFAULTS: Final = {name: None if field.is_required() else field.get_default(call_default_factory=False)
+                          for name, field in Event.model_fields.items()}
+_LOCATION_DEFAULTS: Final = {name: field.default for name, field in Location.model_fields.items()}

@@ -1,6 +1,9 @@
 import threading
 from datetime import UTC, datetime
 
+import redis
+from redis.connection import Connection
+
 from feeds.adapters.base import Reject, normalise
 from feeds.event import make_event_id
 from feeds.sink import StreamSink
@@ -63,3 +66,53 @@ def test_trim_by_age(r, keys, settings):
     sink.trim_by_age("hb")
     ids = [f[b"id"] for _, f in r.xrange(keys.stream("hb"))]
     assert b"old" not in ids and len(ids) == 1
+
+
+def test_a_batch_goes_in_slices_in_order_with_dedup_across_them(r, keys, settings):
+    """Slices of one batch are pipelined: every event once, in order, duplicates counted."""
+    from feeds.sink import SLICE
+
+    sink = StreamSink(r, keys, settings)
+    n = 2 * SLICE + 50
+    events = [ev(i) for i in range(n)]
+    batch = events + [events[3], events[SLICE + 1], events[-1]]  # repeats land in later slices
+    res = sink.write_events("12345", batch)
+    assert (res.added, res.duplicates) == (n, 3)
+    ids = [f[b"id"] for _, f in r.xrange(keys.stream("12345"))]
+    assert ids == [e.event_id.encode() for e in events]
+    counters = r.hgetall(keys.counters("12345"))
+    assert (int(counters[b"events"]), int(counters[b"duplicates"])) == (n, 3)
+    again = sink.write_events("12345", events[::-1])
+    assert (again.added, again.duplicates) == (0, n)
+
+
+def test_an_unknown_script_is_loaded_and_the_batch_still_written(r, keys, settings):
+    from feeds.sink import SLICE
+
+    sink = StreamSink(r, keys, settings)
+    sink._script.sha = "0" * 40  # as after SCRIPT FLUSH or a failover: NOSCRIPT for every slice
+    res = sink.write_events("12345", [ev(i) for i in range(SLICE + 5)])
+    assert res.added == SLICE + 5 and r.xlen(keys.stream("12345")) == SLICE + 5
+
+
+def test_a_connection_lost_mid_batch_writes_every_event_once(r, keys, settings, monkeypatch):
+    from feeds.sink import SLICE
+
+    sent = []
+    real = Connection.send_command
+
+    def flaky(self, *args, **kwargs):
+        sent.append(args[0])
+        if len(sent) == 2:
+            raise redis.ConnectionError("lost")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "send_command", flaky)
+    sink = StreamSink(r, keys, settings)
+    events = [ev(i) for i in range(3 * SLICE)]
+    res = sink.write_events("12345", events)
+    monkeypatch.undo()
+    ids = [f[b"id"] for _, f in r.xrange(keys.stream("12345"))]
+    assert ids == [e.event_id.encode() for e in events]
+    assert res.added + res.duplicates == 3 * SLICE and res.added >= 2 * SLICE
+    assert sink.write_events("12345", events).added == 0

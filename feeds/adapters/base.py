@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from feeds.event import BEIJING, Event, now_utc
+from feeds.event import BEIJING, EXACT_SUPPORTED, Event, construct_event, now_utc
 from feeds.privacy import mask_text, mask_value
 
 
@@ -30,6 +30,17 @@ class Reject:
 
 
 Candidate = dict[str, Any]
+
+
+class Exact(dict[str, Any]):
+    """A candidate whose adapter has checked every value against the Event's constraints, as they
+    will stand once normalise has masked and clipped the texts: field names only (no aliases, no
+    extras), str of the allowed length and pattern, enum values as str, aware datetimes, an int
+    priority in range, a float position in range, codes of the right digits, attrs a dict keyed
+    by str. normalise builds its Event without validating it again. An adapter returns a plain
+    dict whenever it has not checked everything, and pydantic decides (and words the reject)."""
+
+
 Parsed = Candidate | Reject
 # adapter(payload, options) -> candidates and rejects; options come from the feed's registry entry
 Adapter = Callable[[bytes, Mapping[str, Any]], Iterator[Parsed]]
@@ -37,8 +48,7 @@ Adapter = Callable[[bytes, Mapping[str, Any]], Iterator[Parsed]]
 RAW_MAX = 4096  # characters of the raw copy kept with a reject
 
 # masked, then clipped to the Event's limits: masking first means a cut never leaves half a number
-TEXT_LIMITS = {"summary": 500, "department": 100}
-ADDRESS_LIMIT = 200
+SUMMARY_LIMIT, DEPARTMENT_LIMIT, ADDRESS_LIMIT = 500, 100, 200
 
 
 def mask_clip(text: str, limit: int) -> str:
@@ -61,26 +71,37 @@ def normalise(candidate: Candidate, ingested_at: datetime | None = None) -> Even
     This is the one place masking happens for events, so no adapter can forget it.
     """
     c = dict(candidate)
-    for f in ("occurred_at", "reported_at"):
-        v = c.get(f)
-        # fixed-offset zones validate and serialise in pydantic's Rust core; ZoneInfo calls back into Python
-        if isinstance(v, datetime) and v.tzinfo is not None and not isinstance(v.tzinfo, timezone):
-            c[f] = v.astimezone(BEIJING)
-    for f, limit in TEXT_LIMITS.items():
-        v = c.get(f)
-        if isinstance(v, str):
-            c[f] = mask_clip(v, limit)
+    occurred, reported = c.get("occurred_at"), c.get("reported_at")
+    if not (occurred.__class__ is datetime and occurred.tzinfo.__class__ is timezone
+            and (reported is None or reported.__class__ is datetime and reported.tzinfo.__class__ is timezone)):
+        _fixed_offsets(c)
+    summary, department = c.get("summary"), c.get("department")
+    if isinstance(summary, str):
+        c["summary"] = mask_clip(summary, SUMMARY_LIMIT)
+    if isinstance(department, str):
+        c["department"] = mask_clip(department, DEPARTMENT_LIMIT)
     if c.get("attrs"):
         c["attrs"] = mask_value(c["attrs"])
     loc = c.get("location")
     if isinstance(loc, dict) and isinstance(loc.get("address"), str):
         c["location"] = {**loc, "address": mask_clip(loc["address"], ADDRESS_LIMIT)}
-    c.setdefault("ingested_at", ingested_at or now_utc())
+    ingested = c.setdefault("ingested_at", ingested_at or now_utc())
+    if (candidate.__class__ is Exact and EXACT_SUPPORTED and isinstance(ingested, datetime)
+            and ingested.utcoffset() is not None):
+        return construct_event(c)
     try:
         return Event.model_validate(c)
     except ValidationError as err:
         return Reject(validation_reason(err), raw=masked_raw(candidate),
                       record_key=str(candidate.get("case_id") or "") or None)
+
+
+def _fixed_offsets(c: Candidate) -> None:
+    for f in ("occurred_at", "reported_at"):
+        v = c.get(f)
+        # fixed-offset zones validate and serialise in pydantic's Rust core; ZoneInfo calls back into Python
+        if isinstance(v, datetime) and v.tzinfo is not None and not isinstance(v.tzinfo, timezone):
+            c[f] = v.astimezone(BEIJING)
 
 
 def masked_raw(obj: Any) -> str:

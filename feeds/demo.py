@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import redis
 
 from feeds.redis_server import EmbeddedRedis
@@ -131,8 +132,6 @@ class _Reporter:
 
 
 def _print_report(rep: dict[str, Any], snapshot: bytes | str | None = None) -> None:
-    import orjson
-
     s = rep["summary"]
     bad = [f"{f['code']}:{f['state']}" for f in rep["feeds"] if f["state"] != "ok"]
     total = sum(f["stream_len"] for f in rep["feeds"])

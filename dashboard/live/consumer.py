@@ -9,7 +9,6 @@ retried for ever. Every stream is read with its own command, so this works on Re
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -103,41 +102,6 @@ class GroupReader:
             pipe.xack(stream, self.group, *ids)
         pipe.execute()
 
-    def pending(self) -> int:
-        """Entries read by some consumer of this group and not yet acknowledged."""
-        pipe = self.r.pipeline(transaction=False)
-        for stream in self.streams:
-            pipe.xpending(stream, self.group)
-        return sum(int(p["pending"]) for p in pipe.execute(raise_on_error=False) if isinstance(p, dict))
-
-    def lag(self) -> int:
-        """Entries not yet delivered to this group (Redis ≥ 7 reports it; 0 when unknown)."""
-        total = 0
-        for stream in self.streams:
-            try:
-                groups = self.r.xinfo_groups(stream)
-            except redis.ResponseError:
-                continue
-            for g in groups:
-                if _s(g["name"]) == self.group and g.get("lag") is not None:
-                    total += int(g["lag"])
-        return total
-
-    def forget_idle_consumers(self, idle_s: float) -> int:
-        """Remove consumers without pending entries that have not read for ``idle_s``."""
-        removed = 0
-        for stream in self.streams:
-            try:
-                consumers = self.r.xinfo_consumers(stream, self.group)
-            except redis.ResponseError:
-                continue
-            for c in consumers:
-                name = _s(c["name"])
-                if name != self.consumer and int(c["pending"]) == 0 and int(c["idle"]) > idle_s * 1000:
-                    removed += 1
-                    self.r.xgroup_delconsumer(stream, self.group, name)
-        return removed
-
 
 def _entries(stream: str | bytes, items: Iterable[tuple[bytes, dict[bytes, bytes]]]) -> Iterable[Entry]:
     name = _s(stream)
@@ -151,7 +115,3 @@ def _s(v: str | bytes) -> str:
 
 def backoff(attempt: int, cap_s: float = 10.0) -> float:
     return float(min(cap_s, 0.2 * 2 ** min(attempt, 10)))
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)

@@ -9,7 +9,6 @@ live workers first). Run the comparison while the workers are idle for an exact 
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -20,7 +19,18 @@ import orjson
 import redis
 
 from dashboard.live.sla import Policies
-from dashboard.live.state import MERGE_GROUPS, Deriver, Horizon, fold, join_links, link, order_key_of
+from dashboard.live.state import (
+    Deriver,
+    Horizon,
+    cell_of,
+    cell_size,
+    fold,
+    in_horizon,
+    join_links,
+    link,
+    linkable,
+    order_key_of,
+)
 from dashboard.live.store import LiveStore, Ops
 from feeds.keys import Keys
 from feeds.settings import Settings
@@ -90,13 +100,13 @@ def _events(r: redis.Redis, stream: str) -> Iterable[dict[str, Any]]:
 
 def _link_all(states: dict[str, dict[str, Any]], settings: Settings) -> None:
     """The same pairwise rule the workers apply when the second report of a pair arrives."""
-    cell_deg = max(0.01, 2 * settings.merge_distance_m / 100_000)
+    size = cell_size(settings.merge_distance_m)
     cells: dict[tuple[int, int], list[str]] = defaultdict(list)
     for cid in sorted(states, key=lambda c: order_key_of(states[c])):
         cur = states[cid]["cur"]
-        if cur.get("lat") is None or cur.get("lon") is None or cur.get("category") not in MERGE_GROUPS:
+        if not linkable(states[cid]):
             continue
-        i, j = math.floor(cur["lat"] / cell_deg), math.floor(cur["lon"] / cell_deg)
+        i, j = cell_of(cur["lat"], cur["lon"], size)
         for di in (-1, 0, 1):
             for dj in (-1, 0, 1):
                 for other in cells.get((i + di, j + dj), ()):
@@ -118,7 +128,7 @@ def read_live(r: redis.Redis, keys: Keys, now: float | None = None) -> Model:
             state = orjson.loads(raw)
             model.states[state["id"]] = state
     for key in [*_scan(r, f"{keys.live}:now:*"), *_scan(r, f"{keys.live}:agg:*")]:
-        if ":agg:" in key and not _in_horizon(key, horizon):
+        if ":agg:" in key and not in_horizon(key, horizon):
             continue
         fields: Any = r.hgetall(key)
         h = {k.decode(): int(v) for k, v in fields.items() if int(v) != 0}
@@ -132,19 +142,6 @@ def read_live(r: redis.Redis, keys: Keys, now: float | None = None) -> Model:
     markers: Any = r.hgetall(keys.markers)
     model.markers = {k.decode(): orjson.loads(v) for k, v in markers.items()}
     return model
-
-
-def _in_horizon(key: str, horizon: Horizon) -> bool:
-    from datetime import datetime
-
-    from feeds.event import BEIJING
-
-    _, gran, bucket, _ = key.rsplit(":", 3)
-    if gran == "h":
-        t = datetime.strptime(bucket, "%Y%m%d%H").replace(tzinfo=BEIJING).timestamp()
-        return int(t // 3600) >= horizon.hour
-    t = datetime.strptime(bucket, "%Y%m%d").replace(tzinfo=BEIJING).timestamp()
-    return int((t + 8 * 3600) // 86400) >= horizon.day
 
 
 def _scan(r: redis.Redis, pattern: str) -> list[str]:
@@ -209,12 +206,12 @@ def write_model(r: redis.Redis, keys: Keys, model: Model, settings: Settings, po
     for cid, state in model.states.items():
         ops = Ops()
         store.state_op(ops, cid, state)
+        store.cell_op(ops, cid, state)
         ops.queue(store._apply_ops, pipe)
-        cur = state["cur"]
-        if cur.get("lat") is not None and cur.get("category") in MERGE_GROUPS:
-            pipe.zadd(keys.cell(*store.cell_of(cur["lat"], cur["lon"])), {cid: state["rep"]})
     for key, h in model.counts.items():
-        pipe.hset(key, mapping=dict[Any, Any](h))
+        ops = Ops()
+        store.count_ops(ops, (((key, fld), n) for fld, n in h.items()))
+        ops.queue(store._apply_ops, pipe)
     names = set()
     for key, z in model.clocks.items():
         pipe.zadd(key, z)

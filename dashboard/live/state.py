@@ -63,8 +63,12 @@ class Contrib:
     marker: dict[str, Any] | None = None
 
 
+def epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
+
 def ts(iso: str | None) -> float | None:
-    return None if iso is None else datetime.fromisoformat(iso).timestamp()
+    return None if iso is None else epoch(iso)
 
 
 def fold(state: dict[str, Any] | None, ev: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,6 +118,21 @@ def link(a: dict[str, Any], b: dict[str, Any], window_s: float, distance_m: floa
     if None in (ca.get("lat"), ca.get("lon"), cb.get("lat"), cb.get("lon")):
         return False
     return distance(ca["lat"], ca["lon"], cb["lat"], cb["lon"]) <= distance_m
+
+
+def linkable(state: Mapping[str, Any]) -> bool:
+    """Whether a case can be linked at all: it has a position and a category some group holds."""
+    cur = state["cur"]
+    return cur.get("lat") is not None and cur.get("lon") is not None and cur.get("category") in MERGE_GROUPS
+
+
+def cell_size(distance_m: float) -> float:
+    """Degrees per linking cell: at least twice the merge distance, so neighbouring cells cover it."""
+    return max(0.01, 2 * distance_m / 100_000)
+
+
+def cell_of(lat: float, lon: float, size: float) -> tuple[int, int]:
+    return math.floor(lat / size), math.floor(lon / size)
 
 
 def distance(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -295,14 +314,30 @@ class _Adder:
                 self.counts[(self.keys.agg("d", db, dim), f"{value}|{metric}")] += 1
 
 
-def bucket_expiry(key: str) -> int | None:
-    """Epoch seconds at which a bucket key may go (it has left every window)."""
+def bucket_of(key: str) -> tuple[str, datetime] | None:
+    """(granularity "h" or "d", start in Beijing time) of a bucket key ``…:agg:GRAN:BUCKET:DIM``."""
     parts = key.rsplit(":", 3)
-    if len(parts) != 4:
+    if len(parts) != 4 or parts[1] not in ("h", "d"):
         return None
     _, gran, bucket, _dim = parts
-    if gran == "h":
-        start = datetime.strptime(bucket, "%Y%m%d%H").replace(tzinfo=BEIJING)
-        return int((start + timedelta(seconds=HOUR_KEEP_S + 7200)).timestamp())
-    start = datetime.strptime(bucket, "%Y%m%d").replace(tzinfo=BEIJING)
-    return int((start + timedelta(days=DAY_KEEP_D + 2)).timestamp())
+    return gran, datetime.strptime(bucket, "%Y%m%d%H" if gran == "h" else "%Y%m%d").replace(tzinfo=BEIJING)
+
+
+def bucket_expiry(key: str) -> int | None:
+    """Epoch seconds at which a bucket key may go (it has left every window)."""
+    found = bucket_of(key)
+    if found is None:
+        return None
+    gran, start = found
+    keep = timedelta(seconds=HOUR_KEEP_S + 7200) if gran == "h" else timedelta(days=DAY_KEEP_D + 2)
+    return int((start + keep).timestamp())
+
+
+def in_horizon(key: str, horizon: Horizon) -> bool:
+    """Whether a bucket key is one that counts are still written into."""
+    found = bucket_of(key)
+    if found is None:
+        return False
+    gran, start = found
+    t = start.timestamp()
+    return int(t // 3600) >= horizon.hour if gran == "h" else beijing_day(t) >= horizon.day

@@ -22,14 +22,17 @@ import redis
 from dashboard.live.sla import Policies
 from dashboard.live.state import (
     DONE,
-    MERGE_GROUPS,
     Contrib,
     Deriver,
     Horizon,
     bucket_expiry,
+    cell_of,
+    cell_size,
+    epoch,
     fold,
     join_links,
     link,
+    linkable,
     order_key_of,
 )
 from feeds.keys import Keys
@@ -117,8 +120,7 @@ class LiveStore:
         self.deriver = Deriver(policies, keys)
         self.window = settings.merge_window_s
         self.distance = settings.merge_distance_m
-        # a cell is at least twice the merge distance wide, so the 3x3 block around a report covers it
-        self.cell_deg = max(0.01, 2 * settings.merge_distance_m / 100_000)
+        self.cell_deg = cell_size(settings.merge_distance_m)
         self.done_ttl_s = int(settings.stream_retention_h * 3600 + DONE_CASE_TTL_EXTRA_S)
         self._set_if_newer = r.register_script(_SET_IF_NEWER)
         self._apply_ops = r.register_script(_APPLY_OPS)
@@ -167,7 +169,7 @@ class LiveStore:
     # --- linking reports of one incident --------------------------------------------------------
 
     def cell_of(self, lat: float, lon: float) -> tuple[int, int]:
-        return math.floor(lat / self.cell_deg), math.floor(lon / self.cell_deg)
+        return cell_of(lat, lon, self.cell_deg)
 
     def cells_near(self, lat: float, lon: float) -> set[tuple[int, int]]:
         """The cells a circle of the merge distance around a point touches (1 to 4 of them)."""
@@ -175,13 +177,9 @@ class LiveStore:
         dlon = dlat / max(0.1, math.cos(math.radians(lat)))
         return {self.cell_of(la, lo) for la in (lat - dlat, lat, lat + dlat) for lo in (lon - dlon, lon, lon + dlon)}
 
-    def _linkable(self, state: Mapping[str, Any]) -> bool:
-        cur = state["cur"]
-        return cur.get("lat") is not None and cur.get("lon") is not None and cur.get("category") in MERGE_GROUPS
-
     def _link(self, pipe: Any, created: list[str], changes: dict[str, Change]) -> None:
         """Link each newly seen case with reports of the same incident from other systems."""
-        new = [changes[c][1] for c in created if self._linkable(changes[c][1])]
+        new = [changes[c][1] for c in created if linkable(changes[c][1])]
         if not new:
             return
         cells = sorted({self.keys.cell(*c) for s in new for c in self.cells_near(s["cur"]["lat"], s["cur"]["lon"])})
@@ -202,7 +200,7 @@ class LiveStore:
         self._join_pairs(new, changes)
 
     def _join_pairs(self, new: list[dict[str, Any]], changes: dict[str, Change]) -> None:
-        pool = [cid for cid, (_, s) in changes.items() if self._linkable(s)]
+        pool = [cid for cid, (_, s) in changes.items() if linkable(s)]
         fresh = {s["id"] for s in new}
         for a in sorted(fresh, key=lambda c: order_key_of(changes[c][1])):
             for b in pool:
@@ -232,20 +230,8 @@ class LiveStore:
             self._marker_ops(ops, cid, co, cn)
             self.state_op(ops, cid, new)
         for cid in created:
-            s = changes[cid][1]
-            if self._linkable(s):
-                cell = self.keys.cell(*self.cell_of(s["cur"]["lat"], s["cur"]["lon"]))
-                ops.add("z", cell, s["rep"], cid)
-                ops.add("x", cell, CELL_KEEP_S)
-        touched = set()
-        for (key, fld), n in counts.items():
-            if n:
-                ops.add("h", key, fld, n)
-                touched.add(key)
-        for key in touched:
-            expiry = bucket_expiry(key) if ":agg:" in key else None
-            if expiry is not None:
-                ops.add("e", key, expiry)
+            self.cell_op(ops, cid, changes[cid][1])
+        self.count_ops(ops, counts.items())
         for name in clock_names:
             ops.add("a", self.keys.clock_keys, name)
         ops.add("i", self.keys.version)
@@ -273,6 +259,25 @@ class LiveStore:
         elif co.marker is not None:
             ops.add("D", self.keys.markers, cid)
 
+    def cell_op(self, ops: Ops, cid: str, state: Mapping[str, Any]) -> None:
+        """A new report becomes a linking candidate in its map cell."""
+        if linkable(state):
+            cell = self.keys.cell(*self.cell_of(state["cur"]["lat"], state["cur"]["lon"]))
+            ops.add("z", cell, state["rep"], cid)
+            ops.add("x", cell, CELL_KEEP_S)
+
+    def count_ops(self, ops: Ops, counts: Iterable[tuple[tuple[str, str], int]]) -> None:
+        """Counter increments; a time bucket expires once it has left every window."""
+        touched = set()
+        for (key, fld), n in counts:
+            if n:
+                ops.add("h", key, fld, n)
+                touched.add(key)
+        for key in touched:
+            expiry = bucket_expiry(key) if ":agg:" in key else None
+            if expiry is not None:
+                ops.add("e", key, expiry)
+
     def state_op(self, ops: Ops, cid: str, state: Mapping[str, Any]) -> None:
         finished = state["cur"].get("status") in DONE or state["cur"].get("status") == "cancelled"
         # open cases never expire: their counters would outlive them; finished ones go after retention
@@ -287,7 +292,7 @@ class LiveStore:
         pipe = self.r.pipeline(transaction=False)
         newest: dict[str, float] = {}
         for ev in events:
-            t = _epoch_ms(ev["occurred_at"])
+            t = epoch(ev["occurred_at"]) * 1000
             newest[ev["source"]] = max(newest.get(ev["source"], 0), t)
             if ev["kind"] == "case" and ev["status"] == "reported" and ev.get("priority", 3) <= TICKER_PRIORITY:
                 pipe.zadd(self.keys.ticker, {orjson.dumps(ticker_item(ev)): t})
@@ -295,7 +300,7 @@ class LiveStore:
             pipe.zadd(self.keys.newest, newest, gt=True)
             pipe.zremrangebyrank(self.keys.ticker, 0, -TICKER_KEEP - 1)
         for ev in others:
-            version = f"{_epoch_ms(ev['occurred_at']):015.0f}:{ev['event_id']}"
+            version = f"{epoch(ev['occurred_at']) * 1000:015.0f}:{ev['event_id']}"
             self._set_if_newer(keys=[self.keys.latest(ev["kind"])],
                                args=[ev["case_id"], version, orjson.dumps(ev)], client=pipe)
         pipe.execute()
@@ -306,12 +311,6 @@ def ticker_item(ev: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": ev["event_id"], "case": ev["case_id"], "src": ev["source"], "cat": ev["category"],
             "p": ev["priority"], "t": ev["occurred_at"], "d": loc.get("adcode"),
             "sum": (ev.get("summary") or "")[:120]}
-
-
-def _epoch_ms(iso: str) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso).timestamp() * 1000
 
 
 def _load(raw: Any) -> dict[str, Any] | None:

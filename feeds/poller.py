@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,7 +19,8 @@ from redis.typing import EncodableT
 
 from feeds import transports as tp
 from feeds.adapters.base import Reject
-from feeds.event import Event, now_utc
+from feeds.clock import Clock
+from feeds.event import Event
 from feeds.keys import Keys
 from feeds.pipeline import Pipeline
 from feeds.privacy import mask_text, masked_traceback
@@ -44,6 +45,7 @@ class IngestContext:
     pipeline: Pipeline
     http: httpx.Client
     worker: str
+    clock: Clock = field(default_factory=Clock)  # upstream time ("now" for cursors), not poll timing
 
     @classmethod
     def create(cls, settings: Settings, worker: str) -> IngestContext:
@@ -51,7 +53,11 @@ class IngestContext:
         keys = Keys(settings.key_prefix)
         return cls(settings, r, keys, StreamSink(r, keys, settings), Pipeline(settings.city_adcode),
                    httpx.Client(timeout=settings.http_timeout_s, headers={"User-Agent": "pingan-ingest"}),
-                   worker)
+                   worker, Clock.from_settings(settings))
+
+    def now(self) -> datetime:
+        """The run's clock as an aware datetime: what upstream record times are compared with."""
+        return datetime.fromtimestamp(self.clock.now(), UTC)
 
     def close(self) -> None:
         self.http.close()
@@ -112,7 +118,7 @@ class FeedPoller:
 
     def _write(self, batch: tp.Batch) -> tuple[WriteResult, bool]:
         items = list(self.ctx.pipeline.run(batch.adapter, batch.payload, self._options))
-        limit = now_utc() + FUTURE_SKEW
+        limit = self.ctx.now() + FUTURE_SKEW
         for it in items:
             if isinstance(it, Event) and it.occurred_at <= limit and (
                     self._newest is None or it.occurred_at > self._newest):
@@ -155,7 +161,7 @@ class FeedPoller:
     def _since(self, cursor: dict[str, str]) -> datetime:
         last = tp.parse_iso(cursor.get("since"))
         if last is None:
-            return now_utc() - INITIAL_LOOKBACK
+            return self.ctx.now() - INITIAL_LOOKBACK
         return last - timedelta(seconds=self.ctx.settings.poll_overlap_s)
 
     def _sql_engine(self) -> Any:

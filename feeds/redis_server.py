@@ -48,7 +48,8 @@ class EmbeddedRedis:
     def start(self, timeout_s: float = 10) -> EmbeddedRedis:
         args = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", self.dir, "--daemonize", "no", "--loglevel", "warning"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # its own session: a terminal's Ctrl-C must not stop Redis before the processes that use it
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         deadline = time.monotonic() + timeout_s
         client = redis.Redis(port=self.port)
         while time.monotonic() < deadline:

@@ -19,7 +19,8 @@ def _dec(raw: dict[bytes, bytes]) -> dict[str, str]:
 
 
 def feed_state(h: dict[str, str], settings: Settings, interval_s: float, now_ms: int) -> tuple[str, float | None]:
-    """(state, lag_s): lag is the time since the last successful poll."""
+    """(state, lag_s): lag is the wall time since the last successful poll. It measures the poller,
+    not the data, so it stays on real time whatever the run's clock (feeds/clock.py) says."""
     if not h:
         return "down", None  # no poller has reported within the health TTL
     last_ok = int(h.get("last_ok", 0) or 0)

@@ -37,6 +37,8 @@ def _drained(r: redis.Redis, keys: Keys, feeds: list[str]) -> bool:
     """Every entry of every stream delivered to both groups and acknowledged."""
     for code in feeds:
         stream = keys.stream(code)
+        if not r.exists(stream):  # a feed without events: no worker has created its groups yet (a slow start)
+            return False
         last = r.xinfo_stream(stream)["last-generated-id"]
         for g in r.xinfo_groups(stream):
             if g["pending"] or g["last-delivered-id"] != last:

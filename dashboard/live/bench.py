@@ -61,7 +61,7 @@ def run(settings: Settings, sizes: list[int], naive_events: int = 200_000, sampl
                 out["map_p95_ms"][str(size)] = round(_p95(mp), 2)
                 out["markers"][str(size)] = n_markers
             if size == naive_events:
-                naive = [_naive_refresh(r, keys, worker.feeds) for _ in range(NAIVE_SAMPLES)]
+                naive = [_naive_refresh(r, keys, worker.feeds, worker.clock.now()) for _ in range(NAIVE_SAMPLES)]
                 out["naive_ms_200k"] = round(statistics.median(naive), 1)
                 out["incremental_p95_ms_at_naive"] = round(_p95(_time_snapshots(worker, samples)[0]), 2)
         out["redis_bytes_per_event"] = round((_used_memory(r) - base_mem) / max(1, retained))
@@ -79,7 +79,7 @@ def _fill(r: redis.Redis, keys: Keys, worker: LiveWorker, n: int, seed: int) -> 
     """Append ``n`` events to the source streams as ingest would, then let the worker fold them in."""
     span = timedelta(days=min(28.0, max(1.0, n / EVENTS_PER_DAY)))
     pipe = r.pipeline(transaction=False)
-    for k, ev in enumerate(synth.events(n, datetime.now(UTC), seed=seed, span=span), 1):
+    for k, ev in enumerate(synth.events(n, datetime.fromtimestamp(worker.clock.now(), UTC), seed=seed, span=span), 1):
         pipe.xadd(keys.stream(ev["source"]), {"id": ev["event_id"], "e": orjson.dumps(ev)})
         if k % 5000 == 0:
             pipe.execute()
@@ -108,7 +108,7 @@ def _time_snapshots(worker: LiveWorker, samples: int) -> tuple[list[float], list
     return wall, mp, n_markers
 
 
-def _naive_refresh(r: redis.Redis, keys: Keys, feeds: dict[str, Any]) -> float:
+def _naive_refresh(r: redis.Redis, keys: Keys, feeds: dict[str, Any], now: float) -> float:
     """What a dashboard without live state does on every refresh: read everything, recompute."""
     t0 = time.perf_counter()
     rows: list[Any] = []
@@ -125,7 +125,7 @@ def _naive_refresh(r: redis.Redis, keys: Keys, feeds: dict[str, Any]) -> float:
     df["reported"] = pd.to_datetime(df["reported_at"], format="ISO8601", utc=True)
     last = df.sort_values("occurred").groupby("case_id").tail(1)
     done = last["status"].isin(["resolved", "closed", "rated"])
-    today = pd.Timestamp.now(tz="Asia/Shanghai").normalize()
+    today = pd.Timestamp(now, unit="s", tz="UTC").tz_convert("Asia/Shanghai").normalize()
     cases = df.groupby("case_id")["reported"].min()
     _ = {
         "open": int((~done & (last["status"] != "cancelled")).sum()),

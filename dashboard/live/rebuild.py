@@ -4,12 +4,13 @@ The replay folds every retained event into case states in memory, links reports 
 derives every case's contributions with the same code the workers use, and compares the result
 with what the workers keep in Redis: case states, counters, SLA clocks and map markers. With
 ``apply`` it replaces the live state with the recomputed one (after a policy change; stop the
-live workers first). Run the comparison while the workers are idle for an exact answer.
+live workers first). Run the comparison while the workers are idle for an exact answer, and on
+the workers' clock (the same ``clock_origin`` and ``clock_speed`` settings): which buckets are
+still inside a window depends on "now".
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from dashboard.live.state import (
     order_key_of,
 )
 from dashboard.live.store import LiveStore, Ops
+from feeds.clock import Clock
 from feeds.keys import Keys
 from feeds.settings import Settings
 
@@ -52,7 +54,7 @@ class Model:
 
 def replay(r: redis.Redis, keys: Keys, feeds: Iterable[str], settings: Settings, policies: Policies,
            now: float | None = None) -> Model:
-    now = time.time() if now is None else now
+    now = Clock.from_settings(settings).now() if now is None else now
     model = Model()
     for code in feeds:
         for ev in _events(r, keys.stream(code)):
@@ -118,8 +120,7 @@ def _link_all(states: dict[str, dict[str, Any]], settings: Settings) -> None:
 
 # --- what the workers keep -----------------------------------------------------------------------
 
-def read_live(r: redis.Redis, keys: Keys, now: float | None = None) -> Model:
-    now = time.time() if now is None else now
+def read_live(r: redis.Redis, keys: Keys, now: float) -> Model:
     horizon = Horizon.at(now)
     model = Model()
     for key in _scan(r, f"{keys.live}:case:*"):
@@ -181,7 +182,7 @@ def differences(report: Mapping[str, Any]) -> int:
 
 def rebuild(r: redis.Redis, keys: Keys, feeds: Iterable[str], settings: Settings, policies: Policies,
             apply: bool = False, now: float | None = None) -> dict[str, Any]:
-    now = time.time() if now is None else now
+    now = Clock.from_settings(settings).now() if now is None else now
     feeds = list(feeds)
     expected = replay(r, keys, feeds, settings, policies, now)
     actual = read_live(r, keys, now)

@@ -4,12 +4,12 @@ A snapshot reads a bounded amount whatever the history: the current-state hashes
 hourly and 30 daily buckets, and the SLA clocks' sorted sets counted in one server-side script.
 Time-dependent figures (red and yellow lights, overdue counts) are counted at build time from the
 deadlines, so they are exact without any timer. Snapshots are parameterised by scope: ``city``
-or one district's adcode.
+or one district's adcode. "Now" (``as_of``, the windows, the lights) is the run's clock
+(feeds/clock.py), whose speed the wall snapshot carries (``clock``) so a board can say "×60".
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +20,7 @@ import redis
 
 from dashboard.live.sla import Policies
 from dashboard.live.state import CLOSE_STAGES, SIGN_STAGES, beijing_day, day_bucket, hour_bucket
+from feeds.clock import Clock
 from feeds.event import BEIJING, CATEGORY_ZH, Category
 from feeds.geo import districts, towns
 from feeds.keys import Keys
@@ -109,8 +110,9 @@ class Scope:
 
 class SnapshotBuilder:
     def __init__(self, r: redis.Redis, keys: Keys, policies: Policies, city: str,
-                 source_names: Mapping[str, str] | None = None) -> None:
+                 source_names: Mapping[str, str] | None = None, clock: Clock | None = None) -> None:
         self.r = r
+        self.clock = clock or Clock()
         self.source_names = dict(source_names or {})
         self.keys = keys
         self.policies = policies
@@ -123,7 +125,7 @@ class SnapshotBuilder:
 
     def build_wall(self, scope: str = "city", now: float | None = None,
                    feeds: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        now = time.time() if now is None else now
+        now = self.clock.now() if now is None else now
         sc = Scope(scope)
         pipe = self.r.pipeline(transaction=False)
         pipe.get(self.keys.version)
@@ -139,6 +141,7 @@ class SnapshotBuilder:
         clocks = self._clocks(clock_names, sc, now)
         return {
             "board": "wall", "scope": scope, "version": int(version or 0), "as_of": int(now * 1000),
+            "clock": self.clock.describe(),
             "data_as_of": int(max((s for _, s in newest), default=0)) or None,
             "newest": {_s(m): int(s) for m, s in newest},
             "now": self._current(now_hashes, sc),
@@ -161,7 +164,7 @@ class SnapshotBuilder:
 
     def build_maps(self, scopes: Iterable[str], now: float | None = None) -> dict[str, dict[str, Any]]:
         """Map snapshots of several scopes from one read of the markers."""
-        now = time.time() if now is None else now
+        now = self.clock.now() if now is None else now
         pipe = self.r.pipeline(transaction=False)
         pipe.get(self.keys.version)
         pipe.hvals(self.keys.markers)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from dashboard.live.state import (
     linkable,
     order_key_of,
 )
+from feeds.clock import Clock
 from feeds.keys import Keys
 from feeds.settings import Settings
 
@@ -113,8 +113,10 @@ Change = tuple[dict[str, Any] | None, dict[str, Any]]
 
 
 class LiveStore:
-    def __init__(self, r: redis.Redis, keys: Keys, settings: Settings, policies: Policies) -> None:
+    def __init__(self, r: redis.Redis, keys: Keys, settings: Settings, policies: Policies,
+                 clock: Clock | None = None) -> None:
         self.r = r
+        self.clock = clock or Clock.from_settings(settings)
         self.keys = keys
         self.settings = settings
         self.deriver = Deriver(policies, keys)
@@ -128,8 +130,9 @@ class LiveStore:
     # --- entry point ---------------------------------------------------------------------------
 
     def apply(self, events: Sequence[Mapping[str, Any]], now: float | None = None) -> ApplyResult:
-        """Apply a batch of normalised events (dicts as read from the streams)."""
-        now = time.time() if now is None else now
+        """Apply a batch of normalised events (dicts as read from the streams); ``now`` (epoch
+        seconds, default the clock's) decides which buckets are still inside a window."""
+        now = self.clock.now() if now is None else now
         by_case: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
         others: list[Mapping[str, Any]] = []
         for ev in events:
@@ -275,8 +278,8 @@ class LiveStore:
                 touched.add(key)
         for key in touched:
             expiry = bucket_expiry(key) if ":agg:" in key else None
-            if expiry is not None:
-                ops.add("e", key, expiry)
+            if expiry is not None:  # Redis expires on real time; the bucket leaves its windows on the clock's
+                ops.add("e", key, int(self.clock.real_at(expiry)))
 
     def state_op(self, ops: Ops, cid: str, state: Mapping[str, Any]) -> None:
         finished = state["cur"].get("status") in DONE or state["cur"].get("status") == "cancelled"

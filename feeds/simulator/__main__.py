@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data-dir", type=Path, default=Path("var"))
     p.add_argument("--city", default="440700", help="6-digit city adcode (e.g. 445300 for Yunfu)")
     p.add_argument("--backfill-h", type=float, default=2.0, help="hours simulated before start")
+    p.add_argument("--clock-origin", type=float, help="epoch seconds: run on the shared clock (feeds/clock.py) "
+                   "that starts there (default: PINGAN_CLOCK_ORIGIN, else simulated time starts now)")
     p.add_argument("--volume", action="append", default=[], metavar="FEED=N",
                    help=f"cases per day for a feed (defaults: {DEFAULT_VOLUMES})")
     p.add_argument("--fault", action="append", default=[], metavar="FEED=MODE")
@@ -27,7 +29,8 @@ def main(argv: list[str] | None = None) -> None:
     volumes = {k: float(v) for k, v in (x.split("=", 1) for x in args.volume)}
     faults = dict(x.split("=", 1) for x in args.fault)
     serve(args.host, args.port, seed=args.seed, speed=args.speed, data_dir=args.data_dir, city=args.city,
-          volumes=volumes or None, backfill_h=args.backfill_h, faults=faults or None)
+          volumes=volumes or None, backfill_h=args.backfill_h, faults=faults or None,
+          clock_origin=args.clock_origin)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Simulated time: start + real elapsed x speed, always Beijing time (+08:00), whole seconds."""
+"""Simulated time: start + real elapsed x speed (or the run's shared clock), always Beijing time
+(+08:00), whole seconds."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 
+from feeds.clock import Clock
 from feeds.event import BEIJING
 
 BLOCK = timedelta(minutes=30)  # arrivals are drawn per half-hour block (the cadence guarantee)
@@ -68,21 +70,39 @@ def align_up(dt: datetime, step: timedelta) -> datetime:
 
 
 class SimClock:
-    """Maps real monotonic time to simulated time; pausing freezes simulated time."""
+    """Maps real time to simulated time; pausing freezes simulated time.
 
-    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+    Without ``origin`` simulated time starts at ``start`` when the clock is made and runs on the
+    monotonic clock. With ``origin`` (epoch seconds, the shared clock of feeds/clock.py) it is
+    ``origin + (time.time() - origin) x speed``, the time every other process of the run reads,
+    whenever this process started. Pausing, resuming and manual steps rebase it on the monotonic
+    clock: from then on the simulator keeps its own time and other processes' clocks run on
+    (after a pause of P real seconds, the data is P x speed behind their "now").
+    """
+
+    def __init__(self, start: datetime, speed: float = 1.0, origin: float | None = None) -> None:
         self.speed = speed
+        self._lock = threading.Lock()
+        self._paused = False
+        self._shared: Clock | None = None
+        if origin is not None:
+            self._shared = Clock(origin, speed)
         self._base = start
         self._real = time.monotonic()
-        self._paused = False
-        self._lock = threading.Lock()
 
     def now(self) -> datetime:
         with self._lock:
             if self._paused:
                 return self._base
+            if self._shared is not None:
+                return datetime.fromtimestamp(int(self._shared.now()), BEIJING)
             elapsed = (time.monotonic() - self._real) * self.speed
             return (self._base + timedelta(seconds=elapsed)).replace(microsecond=0)
+
+    @property
+    def shared(self) -> bool:
+        """Whether this clock still reads the run's shared clock (no pause or step since start)."""
+        return self._shared is not None
 
     @property
     def paused(self) -> bool:
@@ -91,7 +111,7 @@ class SimClock:
     def pause(self) -> None:
         base = self.now()
         with self._lock:
-            self._base, self._paused = base, True
+            self._base, self._paused, self._shared = base, True, None
 
     def resume(self) -> None:
         with self._lock:
@@ -100,4 +120,4 @@ class SimClock:
     def rebase(self, sim_time: datetime) -> None:
         """Continue from ``sim_time`` (after a manual step moved the model ahead)."""
         with self._lock:
-            self._base, self._real = sim_time, time.monotonic()
+            self._base, self._real, self._shared = sim_time, time.monotonic(), None

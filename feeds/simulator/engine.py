@@ -33,9 +33,11 @@ class Simulator:
     def __init__(self, *, seed: int = 1, speed: float = 1.0, start: datetime | None = None,
                  data_dir: Path = Path("var"), city: str = "440700", volumes: dict[str, float] | None = None,
                  backfill_h: float = 2.0, faults: dict[str, str] | None = None, slow_s: float = SLOW_S,
-                 registry: Path | None = None) -> None:
+                 registry: Path | None = None, clock_origin: float | None = None) -> None:
         self.lock = threading.RLock()
         self.seed, self.speed, self.slow_s = seed, speed, slow_s
+        if start is None and clock_origin is not None:  # the run's shared clock starts at its origin
+            start = datetime.fromtimestamp(int(clock_origin), clock.BEIJING)
         self.start = (start or clock.beijing_now()).astimezone(clock.BEIJING).replace(microsecond=0)
         self.feeds: dict[str, FeedInfo] = load_feeds(registry)
         self.city = CityGeo(city)
@@ -56,7 +58,7 @@ class Simulator:
         self._files_until = {f: _floor(anchor, FILE_EVERY) for f in self.folders}
         self._pruned_at = anchor
         self.advance_to(self.start)
-        self.clock = clock.SimClock(self.start, speed)
+        self.clock = clock.SimClock(self.start, speed, origin=clock_origin)
         for feed, mode in (faults or {}).items():
             self.set_fault(feed, mode)
 
@@ -165,6 +167,7 @@ class Simulator:
             return {
                 "sim_time": clock.iso(self.now), "speed": self.speed, "seed": self.seed,
                 "city": self.city.city, "paused": self.paused, "start": clock.iso(self.start),
+                "shared_clock": self.clock.shared,
                 "feeds": {f: {"mode": self.modes[f], "adapter": info.adapter,
                               "records": len(self.store.logs[f].entries), "total": self.store.logs[f].total,
                               "served": self._served_count(f)}

@@ -139,10 +139,18 @@ def json_feed(feed: str, path: str) -> Response:
 
 def serve(host: str = "127.0.0.1", port: int = 8060, *, seed: int = 1, speed: float = 1.0,
           data_dir: Path = Path("var"), city: str = "440700", volumes: dict[str, float] | None = None,
-          backfill_h: float = 2.0, faults: dict[str, str] | None = None, registry: Path | None = None) -> None:
-    """Run the simulator until SIGTERM or SIGINT (blocking)."""
+          backfill_h: float = 2.0, faults: dict[str, str] | None = None, registry: Path | None = None,
+          clock_origin: float | None = None) -> None:
+    """Run the simulator until SIGTERM or SIGINT (blocking).
+
+    ``clock_origin`` (default: the ``clock_origin`` setting, PINGAN_CLOCK_ORIGIN) puts simulated
+    time on the run's shared clock (feeds/clock.py) with this ``speed``: it starts at the origin
+    and reads the same "now" as the live workers to the second.
+    """
+    if clock_origin is None:
+        clock_origin = _shared_origin(speed)
     sim = Simulator(seed=seed, speed=speed, data_dir=data_dir, city=city, volumes=volumes,
-                    backfill_h=backfill_h, faults=faults, registry=registry)
+                    backfill_h=backfill_h, faults=faults, registry=registry, clock_origin=clock_origin)
     server = make_server(host, port, create_app(sim), threaded=True)
     stop = threading.Event()
     ticker = threading.Thread(target=_tick_loop, args=(sim, stop), name="sim-ticker", daemon=True)
@@ -157,14 +165,25 @@ def serve(host: str = "127.0.0.1", port: int = 8060, *, seed: int = 1, speed: fl
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
     ticker.start()
-    log.info("simulator for %s on http://%s:%s (seed %s, speed %s, data %s)", city, host, port, seed, speed,
-             data_dir)
+    log.info("simulator for %s on http://%s:%s (seed %s, speed %s, data %s%s)", city, host, port, seed, speed,
+             data_dir, "" if clock_origin is None else f", shared clock from {clock_origin:.0f}")
     try:
         server.serve_forever()
     finally:
         stop.set()
         ticker.join(timeout=5)
         server.server_close()
+
+
+def _shared_origin(speed: float) -> float | None:
+    """The shared clock's origin from the settings (`pingan demo` sets it in its children's env)."""
+    from feeds.settings import Settings
+
+    settings = Settings()
+    if settings.clock_origin is not None and settings.clock_speed != speed:
+        log.warning("simulator speed %s differs from the shared clock's %s: the data will drift from the boards",
+                    speed, settings.clock_speed)
+    return settings.clock_origin
 
 
 def _tick_loop(sim: Simulator, stop: threading.Event) -> None:

@@ -121,6 +121,13 @@ def cmd_rebuild(a: argparse.Namespace, s: Settings) -> int:
     return 0 if rep["differences"] == 0 or rep["applied"] else 1
 
 
+def cmd_web(a: argparse.Namespace, s: Settings) -> int:
+    from dashboard.web import serve
+
+    serve.run(s, host=a.host, port=a.port, workers=a.workers)
+    return 0
+
+
 def cmd_bench_live(a: argparse.Namespace, s: Settings) -> int:
     from dashboard.live import bench
 
@@ -131,6 +138,22 @@ def cmd_bench_live(a: argparse.Namespace, s: Settings) -> int:
         print(f"live: snapshot p95 ms by retained events {rep['snapshot_p95_ms']}; naive at "
               f"{a.naive_events:,}: {rep['naive_ms_200k']} ms; speedup {rep['speedup']}x; "
               f"{rep['redis_bytes_per_event']} Redis bytes/event; {'PASS' if rep['pass'] else 'FAIL'}")
+    return 0
+
+
+def cmd_bench_web(a: argparse.Namespace, s: Settings) -> int:
+    from dashboard.web import bench
+
+    rep = bench.run(s, walls=a.walls, duration_s=a.duration, updates=a.updates, events=a.events,
+                    baseline_s=a.baseline, threads=a.threads)
+    if a.json:
+        print(orjson.dumps(rep, option=orjson.OPT_INDENT_2).decode())
+    else:
+        w = rep["walls"]
+        print(f"web: update p95 {rep['update_p95_ms']} ms (publish p95 {rep['publish_p95_ms']} ms, snapshot "
+              f"{rep['snapshot_bytes']:,} B, {rep['markers']:,} markers); {w['walls']} walls at 1 Hz: p95 "
+              f"{rep['p95_ms_100_walls']} ms, max {w['max_ms']} ms, received {w['received']}/{w['expected']} "
+              f"(1 wall: p95 {rep['p95_ms_1_wall']} ms); {'PASS' if rep['pass'] else 'FAIL'}")
     return 0
 
 
@@ -159,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--redis-port", type=int, default=6380, help="embedded Redis port (0: any free port)")
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--speed", type=float, default=60.0,
-                   help="simulated seconds per real second (above 1 the data runs ahead of the boards' clock)")
+                   help="simulated seconds per real second; every process of the demo shares this clock")
     d.add_argument("--backfill-h", type=float, default=2.0, help="hours of history simulated before start")
     d.add_argument("--workers", type=int, default=1, help="ingest processes")
     d.add_argument("--data-dir")
@@ -204,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--no-snapshots", action="store_true", help="do not build board snapshots")
     lv.set_defaults(fn=cmd_live)
 
+    w = sub.add_parser("web", help="the boards (gunicorn, threaded workers): /wall, /healthz, /metrics")
+    w.add_argument("--host", help="listen address (default: settings web_host)")
+    w.add_argument("--port", type=int, help="port (default: settings web_port, 8050)")
+    w.add_argument("--workers", type=int, help="worker processes (default: settings web_workers)")
+    w.set_defaults(fn=cmd_web)
+
     rb = sub.add_parser("rebuild", help="recompute the live state from the streams; report differences")
     rb.add_argument("--apply", action="store_true", help="replace the live state with the recomputed one")
     rb.add_argument("--json", action="store_true")
@@ -223,6 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
     bl.add_argument("--naive-events", type=int, default=200_000)
     bl.add_argument("--samples", type=int, default=50, help="snapshot builds timed per size")
     bl.set_defaults(fn=cmd_bench_live)
+    bw = bs.add_parser("web", help="push: server time per wall update, latency with 100 walls at 1 Hz")
+    bw.add_argument("--json", action="store_true")
+    bw.add_argument("--walls", type=int, default=100, help="concurrent SSE clients")
+    bw.add_argument("--duration", type=float, default=25.0, help="seconds of 1 Hz updates with every wall open")
+    bw.add_argument("--baseline", type=float, default=10.0, help="seconds of 1 Hz updates with one wall open")
+    bw.add_argument("--updates", type=int, default=200, help="wall updates timed in process")
+    bw.add_argument("--events", type=int, default=65_000, help="synthetic events in the live state (a day)")
+    bw.add_argument("--threads", type=int, help="threads per web worker (default: settings web_threads)")
+    bw.set_defaults(fn=cmd_bench_web)
     return p
 
 

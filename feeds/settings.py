@@ -43,6 +43,13 @@ class Settings(BaseSettings):
         120, description="Each poll window starts this far before the cursor, to catch late writes."
     )
     batch_size: int = Field(500, description="Events written to Redis per round trip.")
+    # the shared clock (feeds/clock.py): now = origin + (wall time - origin) x speed
+    clock_origin: float | None = Field(
+        None, description="Epoch seconds at which the clock and wall time agree; needed when clock_speed is not 1."
+    )
+    clock_speed: float = Field(
+        1.0, gt=0, description="Clock seconds per wall second for windows, SLA lights and as_of (demo: --speed)."
+    )
     # live state (`pingan live`)
     sla_policies: Path | None = Field(
         None, description="TOML file of SLA policies used instead of the shipped dashboard/live/sla.toml."
@@ -60,6 +67,35 @@ class Settings(BaseSettings):
         1800, description="Reports from different systems this close in time may be one incident (seconds)."
     )
     merge_distance_m: float = Field(300, description="… and this close in space (metres).")
+    # web (`pingan web`)
+    web_host: str = Field("127.0.0.1", description="Address the web server listens on.")
+    web_port: int = Field(8050, description="Port of the web server (boards at /wall, health at /healthz).")
+    web_workers: int = Field(2, description="gunicorn worker processes of the web server.")
+    web_threads: int = Field(
+        64, description="Threads per web worker; every open wall holds one for its push stream."
+    )
+    ui_lang: str = Field("zh", description="Default language of the boards: zh (简体中文) or en; ?lang= overrides.")
+    tile_url: str = Field(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Map tile URL template ({z}/{x}/{y}, {s} for subdomains); empty for no tiles "
+                    "(boundaries and cases on a plain background).",
+    )
+    tile_datum: str = Field(
+        "wgs84", description="Datum of the tiles: wgs84 (OSM), cgcs2000 (天地图) or gcj02 (AMap); "
+                             "boundaries and markers are shifted to match."
+    )
+    tile_subdomains: str = Field("abc", description="Values of {s} in tile_url.")
+    tile_attribution: str = Field("© OpenStreetMap", description="Attribution shown on the map.")
+    tile_probe: bool = Field(
+        True, description="Check once a minute that a tile loads; when none does, the map drops the tile "
+                          "layer instead of showing broken images."
+    )
+    stream_max_age_s: float = Field(
+        600, description="A wall's push stream is closed after this long and resumes at once (frees threads)."
+    )
+    wall_reload_h: float = Field(
+        0, description="Walls reload themselves this often (hours; 0: never), on top of the stall watchdog."
+    )
 
 
 @lru_cache(maxsize=1)

@@ -1,8 +1,15 @@
-"""`pingan bench ingest` runs the worker's own path: Pipeline.run, then StreamSink.write."""
+"""`pingan bench ingest` runs the worker's own path: Pipeline.run, then StreamSink.write; `pingan bench
+web` runs end to end at a small size."""
 
+import orjson
+import pytest
+import redis
+
+from dashboard import cli
 from feeds import bench
 from feeds.pipeline import Pipeline
 from feeds.sink import StreamSink
+from tests.conftest import REDIS_URL
 
 
 def test_bench_runs_the_worker_path_and_reports_both_rates(settings, monkeypatch):
@@ -25,3 +32,26 @@ def test_bench_runs_the_worker_path_and_reports_both_rates(settings, monkeypatch
     assert rep["ratio"] == round(rep["events_per_s"] / rep["raw_xadd_per_s"], 3)
     assert rep["mean_event_bytes"] > 500
     assert isinstance(rep["pass"], bool)
+
+
+@pytest.mark.slow
+def test_bench_web_reports_update_time_and_push_latency(monkeypatch, capsys):
+    """`pingan bench web` at a small size: a real server, a few walls, a few seconds (no timing asserted)."""
+    monkeypatch.setenv("PINGAN_REDIS_URL", REDIS_URL)
+    r = redis.Redis.from_url(REDIS_URL)
+    before = set(r.scan_iter(match="pinganbench-web-*", count=1000))
+    assert cli.main(["bench", "web", "--json", "--walls", "10", "--duration", "5", "--baseline", "2",
+                     "--updates", "20", "--events", "3000"]) == 0
+    rep = orjson.loads(capsys.readouterr().out)
+    for key in ("update_p95_ms", "publish_p95_ms", "map_publish_p95_ms", "p95_ms_100_walls", "p95_ms_1_wall"):
+        assert rep[key] > 0, key
+    assert rep["snapshot_bytes"] > 1000 and rep["full_map_bytes"] > rep["map_delta_bytes"]["max"] > 0
+    assert rep["markers"] > 0 and rep["updates_with_map_change"] > 0
+    walls = rep["walls"]
+    assert walls["walls"] == 10 and walls["connected"] == 10 and walls["errors"] == []
+    assert walls["expected"] == 50 and walls["received"] > 0 and walls["received"] + walls["lost"] == 50
+    assert sum(walls["scopes"].values()) == 10 and walls["scopes"]["city"] == 8
+    assert rep["baseline"]["walls"] == 1 and rep["baseline"]["received"] > 0
+    assert rep["server"]["log_problems"] == {}  # e.g. no stream ended by a Redis socket timeout
+    assert isinstance(rep["pass"], bool) and rep["pass"] is False  # the target is stated at 100 walls
+    assert set(r.scan_iter(match="pinganbench-web-*", count=1000)) == before  # cleaned up

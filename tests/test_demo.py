@@ -1,5 +1,5 @@
-"""`pingan demo` as a user runs it: embedded real Redis, simulator, ingest; all 21 feeds ok; Ctrl-C
-stops everything and leaves no process behind."""
+"""`pingan demo` as a user runs it: embedded real Redis, simulator, ingest; all 21 feeds ok; the
+boards' clock is the simulator's; Ctrl-C stops everything and leaves no process behind."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 
+import httpx
+import orjson
 import pytest
 import redis
 
@@ -27,9 +30,10 @@ pytestmark = pytest.mark.slow
 def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PINGAN_")}
     out = tmp_path / "demo.log"
+    sim_port = free_port()
     with open(out, "wb") as log:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.cli", "demo", "--redis-port", "0", "--sim-port", str(free_port()),
+            [sys.executable, "-m", "dashboard.cli", "demo", "--redis-port", "0", "--sim-port", str(sim_port),
              "--data-dir", str(tmp_path / "var")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         url = wait_until(lambda: (m := re.search(r"Redis\s+(redis://\S+)", out.read_text("utf-8", "replace")))
@@ -47,6 +51,12 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
         lens = {f["code"]: f["stream_len"] for f in first["feeds"]}
         wait_until(lambda: all(f["stream_len"] > lens[f["code"]] for f in report()["feeds"]), 60,
                    what="every stream to grow")
+        # 60x: after a minute a board on the wall clock would be an hour behind the data
+        snapshot = Keys(settings.key_prefix).snapshot("wall", "city")
+        wall = orjson.loads(wait_until(lambda: r.get(snapshot), 30, what="a wall snapshot"))
+        sim_time = datetime.fromisoformat(httpx.get(f"http://127.0.0.1:{sim_port}/_control/status").json()["sim_time"])
+        assert wall["clock"]["speed"] == 60
+        assert abs(sim_time.timestamp() - wall["as_of"] / 1000) < 10 * 60
         server = r.info("server")
         assert server["redis_mode"] == "standalone" and server["tcp_port"] != 6379
     finally:

@@ -393,6 +393,10 @@ class Policies:
         """(policy, stage, label_zh, label_en) for display, in file order."""
         return [(p.name, s.name, s.label_zh, s.label_en) for p in self._policies for s in p.stages]
 
+    def names(self) -> list[tuple[str, str, str]]:
+        """(policy, name_zh, name_en) in file order."""
+        return [(p.name, p.name_zh, p.name_en) for p in self._policies]
+
     def describe(self) -> list[dict[str, Any]]:
         """The rules in words for the UI tooltip, one row per stage and per override, in file order."""
         return [row for p in self._policies for s in p.stages for row in _describe_stage(p, s)]

@@ -4,6 +4,8 @@ One process runs three consumers in one loop: the ``live`` consumer group (case 
 KPIs), the ``archive`` consumer group (every event into SQL) and, while it holds the snapshot
 lease, the snapshot builder. Start as many processes as you like: the groups share the work, a
 dead worker's pending entries are claimed by the others, one process at a time builds snapshots.
+Windows, SLA lights and ``as_of`` follow the run's clock (feeds/clock.py, from the settings);
+claiming, heartbeats, leases and the snapshot cadence are real time.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ import orjson
 import redis
 
 from dashboard.live.consumer import MAX_DELIVERIES, Entry, GroupReader, backoff
+from dashboard.live.mapdelta import MapPublisher
 from dashboard.live.sla import Policies
-from dashboard.live.snapshot import MAP_LOG_KEEP, SnapshotBuilder
+from dashboard.live.snapshot import SnapshotBuilder
 from dashboard.live.store import LiveStore
 from feeds.adapters.base import Reject
+from feeds.clock import Clock
 from feeds.event import Kind
 from feeds.geo import districts
 from feeds.keys import Keys
@@ -49,8 +53,10 @@ KINDS = frozenset(k.value for k in Kind)
 
 class LiveWorker:
     def __init__(self, settings: Settings, feeds: dict[str, Feed] | None = None, name: str | None = None,
-                 archive: bool = True, snapshots: bool = True, policies: Policies | None = None) -> None:
+                 archive: bool = True, snapshots: bool = True, policies: Policies | None = None,
+                 clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock = clock or Clock.from_settings(settings)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.feeds = feeds if feeds is not None else load_feeds(settings)
         self.r = redis.Redis.from_url(settings.redis_url)
@@ -59,7 +65,7 @@ class LiveWorker:
         streams = [self.keys.stream(code) for code in self.feeds]
         self.live = GroupReader(self.r, streams, LIVE_GROUP, self.name, settings.live_batch,
                                 settings.live_claim_idle_s)
-        self.store = LiveStore(self.r, self.keys, settings, self.policies)
+        self.store = LiveStore(self.r, self.keys, settings, self.policies, self.clock)
         self.dead = StreamSink(self.r, self.keys, settings)
         self.archive_reader: GroupReader | None = None
         self.archive: Any = None
@@ -70,7 +76,7 @@ class LiveWorker:
             self.archive_reader = GroupReader(self.r, streams, ARCHIVE_GROUP, self.name, settings.live_batch,
                                               settings.live_claim_idle_s)
         self.snapshots = SnapshotBuilder(self.r, self.keys, self.policies, settings.city_adcode,
-                                         {c: f.name for c, f in self.feeds.items()}) if snapshots else None
+                                         {c: f.name for c, f in self.feeds.items()}, self.clock) if snapshots else None
         self.leases = Leases(self.r, self.keys, self.name, settings.lease_ttl_s)
         self.scopes = ["city", *(d.adcode for d in districts(settings.city_adcode))] if snapshots else []
         self._next_claim = 0.0
@@ -78,6 +84,7 @@ class LiveWorker:
         self._snap_version = -1
         self._snap_at = 0.0
         self._map_at = -MAP_EVERY_S
+        self.maps = MapPublisher(self.r, self.keys)
         self.applied = 0
 
     def ensure_groups(self) -> None:
@@ -157,6 +164,7 @@ class LiveWorker:
 
     def maybe_snapshot(self, now: float | None = None, force: bool = False) -> bool:
         if self.snapshots is None or not (force or self.leases.holds(SNAPSHOT_LEASE)):
+            self.maps.forget()  # whoever publishes meanwhile, our next map entry must be a reset
             return False
         mono = time.monotonic()
         version = int(self.r.get(self.keys.version) or 0)
@@ -170,15 +178,17 @@ class LiveWorker:
         return True
 
     def publish_snapshots(self, now: float | None = None, with_map: bool = False) -> None:
-        """The wall's figures for every scope; its map markers (bigger) at most every MAP_EVERY_S."""
+        """The wall's figures for every scope at one instant of the clock; its map markers (bigger) at
+        most every MAP_EVERY_S."""
         assert self.snapshots is not None
+        now = self.clock.now() if now is None else now
         feeds = collect(self.r, self.keys, self.feeds, self.settings)["feeds"]
         strip = [{k: f[k] for k in ("code", "name", "state", "lag_s", "events", "rejected")} for f in feeds]
         for scope in self.scopes:
             self.snapshots.publish("wall", scope, self.snapshots.build_wall(scope, now=now, feeds=strip))
         if with_map or time.monotonic() - self._map_at >= MAP_EVERY_S:
             for scope, snap in self.snapshots.build_maps(self.scopes, now=now).items():
-                self.snapshots.publish("wall-map", scope, snap, keep=MAP_LOG_KEEP)
+                self.maps.publish(scope, snap)
             self._map_at = time.monotonic()
 
     # --- loop -----------------------------------------------------------------------------------
@@ -187,6 +197,8 @@ class LiveWorker:
         try:
             self.leases.release_all()
             self.r.hdel(self.keys.live_workers, self.name)
+        except redis.ConnectionError as exc:  # Redis stopped first (a terminal's Ctrl-C reaches the demo's too)
+            log.warning("live: could not release the snapshot lease (%s); it expires by itself", exc)
         finally:
             if self.archive is not None:
                 self.archive.close()
@@ -215,7 +227,8 @@ def decode(entries: Sequence[Entry]) -> tuple[list[tuple[Entry, dict[str, Any]]]
 def run(settings: Settings, archive: bool = True, snapshots: bool = True, once: bool = False) -> None:
     worker = LiveWorker(settings, archive=archive, snapshots=snapshots)
     worker.ensure_groups()
-    log.info("live worker %s: %d streams, Redis %s", worker.name, len(worker.feeds), settings.redis_url)
+    log.info("live worker %s: %d streams, Redis %s, clock x%g", worker.name, len(worker.feeds), settings.redis_url,
+             worker.clock.speed)
     stopping = False
 
     def stop(signum: int, _frame: object) -> None:

@@ -1,0 +1,1 @@
+"""The web app: boards, push streams, health and metrics (`pingan web`)."""

@@ -1,0 +1,273 @@
+"""`/wall`: the command centre's live board for the video wall.
+
+The server renders the frame once (panels, empty figures, one row per district or town, one chip
+per feed); the browser then keeps it current from the push stream (assets/pingan.js), writing
+only the values that changed. Every id the browser writes to is declared here and handed to it in
+the page's config, so no id is typed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import dash_leaflet as dl
+import dash_mantine_components as dmc
+from dash import dcc, html
+
+from layouts.i18n import lang_of, t, table
+
+BOARD = "wall"
+PATH = "/wall"
+KPI_TILES = ("closure", "ontime_sign", "response", "ontime_close", "satisfaction")
+NOW_TILES = ("open", "open_p1", "inc", "esc")
+DETAIL_POLICIES = ("hotline12345", "enterprise117")  # every stage shown; other policies one row each
+TICKER_ROWS = 8
+AREA_COLS = ("open", "received_today", "closed_today", "red", "yellow", "closure_30d")
+
+
+@dataclass(frozen=True)
+class Ids:
+    config: str = "wall-config"
+    boot: str = "wall-boot"
+    clock: str = "wall-clock"
+    clock_note: str = "wall-clock-note"
+    as_of: str = "wall-asof"
+    banner: str = "wall-banner"
+    alert: str = "wall-alert"
+    scope_name: str = "wall-scope-name"
+    controls: str = "wall-controls"
+    map: str = "wall-map"
+    tiles: str = "wall-tiles"
+    tiles_note: str = "wall-tiles-note"
+    boundaries: str = "wall-boundaries"
+    legend: str = "wall-legend"
+    trend: str = "wall-trend"
+    ticker: str = "wall-ticker"
+    feeds: str = "wall-feeds"
+    areas: str = "wall-areas"
+    sla: str = "wall-sla"
+
+    @staticmethod
+    def now(key: str) -> str:
+        return f"wall-now-{key}"
+
+    @staticmethod
+    def kpi(key: str, part: str) -> str:
+        return f"wall-kpi-{key}-{part}"
+
+    @staticmethod
+    def sla_cell(row: str, col: str) -> str:
+        return f"wall-sla-{row.replace('.', '_')}-{col}"
+
+    @staticmethod
+    def area_cell(code: str, col: str) -> str:
+        return f"wall-area-{code}-{col}"
+
+    @staticmethod
+    def feed(code: str) -> str:
+        return f"wall-feed-{code}"
+
+    @staticmethod
+    def tick(i: int) -> str:
+        return f"wall-tick-{i}"
+
+
+IDS = Ids()
+
+
+@dataclass(frozen=True)
+class WallContext:
+    """What the frame needs to know, gathered by the app once (not per request)."""
+    city_name: str
+    districts: list[tuple[str, str]]  # (adcode, name)
+    towns: dict[str, list[tuple[str, str]]]  # district adcode -> [(town code, name)]
+    feeds: list[tuple[str, str]]  # (code, name) in registry order
+    sla_rows: list[dict[str, Any]]  # {row, policy, stage|None, zh, en}
+    kpi_defs: list[dict[str, Any]]
+    boundaries: dict[str, Any]  # GeoJSON in the display datum
+    center: tuple[float, float]
+    bounds: list[list[float]]
+    tiles: dict[str, Any]  # url, subdomains, attribution, datum, ok
+    categories: dict[str, tuple[str, str]]
+    stale_after_s: float
+    reload_h: float
+    boards: tuple[str, ...] = (BOARD,)
+
+
+def layout(ctx: WallContext, scope: str = "city", lang: str | None = None, kiosk: str | None = None,
+           rotate: str | None = None, choropleth: str | None = None, reload: str | None = None,
+           default_lang: str = "zh", **_: Any) -> html.Div:
+    lang = lang_of(lang, default_lang)
+    scope = scope if scope == "city" or any(code == scope for code, _ in ctx.districts) else "city"
+    config = _config(ctx, scope, lang, kiosk == "1", rotate, choropleth, reload)
+    area_rows = ctx.districts if scope == "city" else ctx.towns.get(scope, [])
+    return html.Div(className="wall" + (" kiosk" if kiosk == "1" else ""), lang="zh-CN" if lang == "zh" else "en",
+                    children=[
+        dcc.Store(id=IDS.config, data=config),
+        dcc.Store(id=IDS.boot),
+        _header(ctx, scope, lang),
+        html.Div(className="wall-body", children=[
+            html.Div(className="col col-left", children=[_now_tiles(lang), _kpi_tiles(ctx, lang), _sla(ctx, lang)]),
+            html.Div(className="col col-map", children=[_map(ctx, lang)]),
+            html.Div(className="col col-right", children=[_areas(area_rows, scope, lang), _trend(lang)]),
+        ]),
+        html.Div(className="wall-foot", children=[_ticker(lang), _feeds(ctx, lang)]),
+    ])
+
+
+def _config(ctx: WallContext, scope: str, lang: str, kiosk: bool, rotate: str | None, choropleth: str | None,
+            reload: str | None) -> dict[str, Any]:
+    return {
+        "board": BOARD, "scope": scope, "lang": lang, "kiosk": kiosk,
+        "rotate_s": _positive(rotate), "reload_h": _positive(reload) or ctx.reload_h,
+        "choropleth": "risk" if choropleth == "risk" else "open",
+        "stale_after_s": ctx.stale_after_s, "stream": f"/stream/{BOARD}?scope={scope}",
+        "ids": {**asdict(IDS), "kpi_tiles": KPI_TILES, "now_tiles": NOW_TILES, "ticker_rows": TICKER_ROWS,
+                "area_cols": AREA_COLS},
+        "areas": [code for code, _ in (ctx.districts if scope == "city" else ctx.towns.get(scope, []))],
+        "feeds": [code for code, _ in ctx.feeds],
+        "sla_rows": ctx.sla_rows, "categories": ctx.categories, "tiles": ctx.tiles, "text": table(lang),
+        "rotation": rotation(ctx, lang, kiosk, rotate, choropleth) if rotate else [],
+        "bounds": ctx.bounds,
+    }
+
+
+def rotation(ctx: WallContext, lang: str, kiosk: bool, rotate: str | None, choropleth: str | None) -> list[str]:
+    """The views a rotating wall cycles through: every board; with the wall alone, its city view and
+    each district's."""
+    keep = {"lang": lang, "kiosk": "1" if kiosk else None, "rotate": rotate, "choropleth": choropleth}
+    query = "&".join(f"{k}={v}" for k, v in keep.items() if v)
+    if len(ctx.boards) > 1:
+        return [f"/{b}?{query}" for b in ctx.boards]
+    return [f"{PATH}?scope={s}&{query}" for s in ["city", *(code for code, _ in ctx.districts)]]
+
+
+def _positive(raw: str | None) -> float:
+    try:
+        v = float(raw) if raw else 0.0
+    except ValueError:
+        return 0.0
+    return v if v > 0 else 0.0
+
+
+def _header(ctx: WallContext, scope: str, lang: str) -> html.Div:
+    scope_name = ctx.city_name if scope == "city" else dict(ctx.districts).get(scope, scope)
+    options = [{"value": "city", "label": t("city", lang)}] + [{"value": c, "label": n} for c, n in ctx.districts]
+    return html.Div(className="wall-head", children=[
+        html.Div(className="title", children=[html.Span(ctx.city_name, className="city"), t("title", lang),
+                                              html.Span(scope_name if scope != "city" else "", id=IDS.scope_name,
+                                                        className="scope")]),
+        html.Div(id=IDS.banner, className="banner", hidden=True),
+        html.Div(id=IDS.alert, className="alert", hidden=True),
+        html.Div(id=IDS.controls, className="controls", children=[
+            dcc.Dropdown(id="wall-scope-select", options=options, value=scope, clearable=False, searchable=False,
+                         className="scope-select"),
+            html.A("EN" if lang == "zh" else "中文", id="wall-lang", className="lang",
+                   href=f"?scope={scope}&lang={'en' if lang == 'zh' else 'zh'}"),
+        ]),
+        html.Div(className="clock-box", children=[
+            html.Div(id=IDS.clock, className="clock", children="--:--:--"),
+            html.Div(className="asof", children=[html.Span(t("as_of", lang) + " "), html.Span("—", id=IDS.as_of),
+                                                 html.Span("", id=IDS.clock_note, className="note")]),
+        ]),
+    ])
+
+
+def _now_tiles(lang: str) -> html.Div:
+    return html.Div(className="panel now", children=[
+        html.Div(className=f"now-tile now-{k}", children=[
+            html.Div("—", id=IDS.now(k), className="big"), html.Div(t(k, lang), className="label")])
+        for k in NOW_TILES])
+
+
+def _kpi_tiles(ctx: WallContext, lang: str) -> html.Div:
+    defs = {d["key"]: d for d in ctx.kpi_defs}
+    tiles = []
+    for key in KPI_TILES:
+        d = defs[key]
+        name = d["en"] if lang == "en" else d["zh"]
+        formula = d["formula_en"] if lang == "en" else d["formula_zh"]
+        target = f"{t('target', lang)} {d['target']:g}%" if d["target"] is not None else ""
+        tip = f"{t('formula', lang)}：{formula}（{t('window_30d', lang)}）"
+        tiles.append(dmc.Tooltip(label=tip, multiline=True, w=360, withArrow=True,
+                                 events={"hover": True, "focus": True, "touch": True}, children=html.Div(
+            className="kpi-tile", tabIndex="0", id=IDS.kpi(key, "tile"), children=[
+                html.Div(name, className="label"),
+                html.Div([html.Span("—", id=IDS.kpi(key, "value")), html.Span("%", className="unit")],
+                         className="big"),
+                html.Div([html.Span(target, className="target"),
+                          html.Span(f" · {t('window_30d', lang)}", className="window")], className="sub"),
+                html.Div([html.Span(t("today", lang) + " "), html.Span("—", id=IDS.kpi(key, "today"))],
+                         className="sub today"),
+            ])))
+    return html.Div(className="panel kpis", children=[html.H2(t("kpis", lang)), html.Div(tiles, className="kpi-grid")])
+
+
+def _sla(ctx: WallContext, lang: str) -> html.Div:
+    cols = ("red", "yellow", "due_1h", "running")
+    head = html.Tr([html.Th(t("stage", lang))] + [html.Th(t(c, lang), className=f"c-{c}") for c in cols])
+    rows = []
+    for r in ctx.sla_rows:
+        label = r["en"] if lang == "en" else r["zh"]
+        rows.append(html.Tr(className="policy-first" if r.get("first") else "", children=[
+            html.Td(label, className="stage")] + [html.Td("—", id=IDS.sla_cell(r["row"], c), className=f"c-{c}")
+                                                  for c in cols]))
+    return html.Div(className="panel sla", children=[
+        html.H2(t("sla", lang)), html.Table([html.Thead(head), html.Tbody(rows)], id=IDS.sla)])
+
+
+def _map(ctx: WallContext, lang: str) -> html.Div:
+    tiles = ctx.tiles
+    layers: list[Any] = []
+    if tiles["ok"]:
+        layers.append(dl.TileLayer(id=IDS.tiles, url=tiles["url"], attribution=tiles["attribution"],
+                                   subdomains=tiles["subdomains"], maxZoom=18))
+    layers += [
+        dl.GeoJSON(id=IDS.boundaries, data=ctx.boundaries, hideout={"fill": {}, "mode": "open"},
+                   style={"variable": "pingan.map.boundaryStyle"},
+                   onEachFeature={"variable": "pingan.map.boundaryLabel"}),
+    ]
+    return html.Div(className="panel map", children=[
+        html.H2([t("map", lang), html.Span("", id=IDS.legend, className="legend")]),
+        dl.Map(id=IDS.map, center=ctx.center, zoom=9, bounds=ctx.bounds, children=layers, zoomSnap=0.25,
+               className="leaflet-wall" + ("" if tiles["ok"] else " no-tiles"), attributionControl=tiles["ok"]),
+        html.Div(t("no_tiles", lang) if not tiles["ok"] else "", id=IDS.tiles_note, className="tiles-note"),
+    ])
+
+
+def _areas(rows: list[tuple[str, str]], scope: str, lang: str) -> html.Div:
+    head = html.Tr([html.Th(t("area", lang))] + [html.Th(t(c, lang), className=f"c-{c}") for c in AREA_COLS])
+    body = [html.Tr([html.Td(name, className="name")] + [html.Td("—", id=IDS.area_cell(code, c), className=f"c-{c}")
+                                                         for c in AREA_COLS]) for code, name in rows]
+    title = t("areas_city" if scope == "city" else "areas_district", lang)
+    return html.Div(className="panel areas", children=[
+        html.H2(title), html.Table([html.Thead(head), html.Tbody(body)], id=IDS.areas,
+                                   className="dense" if len(rows) > 9 else "")])
+
+
+def _trend(lang: str) -> html.Div:
+    return html.Div(className="panel trend", children=[
+        html.H2(t("trend", lang)),
+        dcc.Graph(id=IDS.trend, config={"displayModeBar": False, "staticPlot": True, "responsive": True},
+                  figure={"data": [], "layout": {"paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}},
+                  className="trend-graph"),
+    ])
+
+
+def _ticker(lang: str) -> html.Div:
+    return html.Div(className="panel ticker", children=[
+        html.H2(t("ticker", lang)),
+        html.Ul(id=IDS.ticker, children=[html.Li("", id=IDS.tick(i), className="tick") for i in range(TICKER_ROWS)]),
+    ])
+
+
+def _feeds(ctx: WallContext, lang: str) -> html.Div:
+    return html.Div(className="panel feeds", children=[
+        html.H2(t("feeds", lang)),
+        html.Div(id=IDS.feeds, className="feed-grid", children=[
+            html.Div(id=IDS.feed(code), className="feed unknown", title=name,
+                     children=[html.Span(className="dot"), html.Span(name, className="name"),
+                               html.Span("", id=IDS.feed(code) + "-lag", className="lag")])
+            for code, name in ctx.feeds]),
+    ])

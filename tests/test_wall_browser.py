@@ -1,0 +1,286 @@
+"""The wall in real Chromium against the whole pipeline: simulator → ingest → live → web (gunicorn).
+
+Run alone with `pytest -m browser`. Screenshots go to $PINGAN_ARTEFACTS (default: pytest's tmp
+dir); they are test artefacts, never committed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from feeds.redis_server import free_port
+from tests.conftest import REPO
+from tests.e2e import Stack, wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--js-flags=--expose-gc"]
+HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+class Web:
+    """`pingan web` as a real gunicorn process group on a free port."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack, self.port, self.proc = stack, free_port(), None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        out = open(self.stack.tmp / "web.log", "ab")  # noqa: SIM115 - owned by the process
+        self.proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "web", "--port", str(self.port),
+                                      "--workers", "2"], env=self.stack.env, cwd=REPO, stdout=out,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        wait_until(self.up, 40, what="the web server")
+
+    def up(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code in (200, 503)
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"browser tests need Debian's Chromium at {CHROMIUM} (.ci/run installs it)")
+    tmp = tmp_path_factory.mktemp("wall")
+    stack = Stack(tmp, f"test-wall-{uuid.uuid4().hex[:8]}", speed=1, seed=11, backfill_h=3)
+    web = Web(stack)
+    live = None
+    try:
+        stack.start_ingest()
+        live = stack._spawn("live", log="live")
+        web.start()
+        wait_until(lambda: stack.r.exists(stack.keys.snapshot("wall", "city")), 90, what="a wall snapshot")
+        yield {"stack": stack, "web": web, "live": live, "artefacts": Path(os.environ.get("PINGAN_ARTEFACTS", tmp))}
+    finally:
+        web.kill()
+        if live is not None and live.poll() is None:
+            live.terminate()
+            live.wait(15)
+        stack.close()
+        for key in stack.r.scan_iter(match=f"{stack.keys.prefix}:*", count=1000):
+            stack.r.delete(key)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    def __init__(self, browser: Any, url: str, width: int = 1920, height: int = 1080) -> None:
+        self.errors: list[str] = []
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.goto(url)
+
+    def js(self, expr: str, arg: Any = None) -> Any:
+        return self.page.evaluate(expr, arg)
+
+    def text(self, element_id: str) -> str:
+        return str(self.js("id => (document.getElementById(id) || {}).textContent || ''", element_id))
+
+    def number(self, element_id: str) -> float | None:
+        raw = self.text(element_id).replace(",", "").replace("%", "").strip()
+        try:
+            return float(raw)
+        except ValueError:
+            return None
+
+    def snapshots(self) -> int:
+        return int(self.js("(() => { const p = window.pingan && pingan.page && pingan.page(); "
+                           "return p && p.snap ? p.snapAt : 0; })()"))
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def _live_page(browser: Any, pipeline: dict[str, Any], query: str = "", **size: int) -> Page:
+    p = Page(browser, f"{pipeline['web'].url}/wall{query}", **size)
+    wait_until(lambda: (p.number("wall-now-open") or 0) > 0, 60, what="live numbers on the wall")
+    return p
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160)], ids=["1080p", "4k"])
+def test_every_panel_renders_live_numbers_without_errors(browser, pipeline, size):
+    stack = pipeline["stack"]
+    wait_until(lambda: sum(f["state"] == "ok" for f in stack.status()["feeds"]) == 21, 90, what="21 feeds ok")
+    p = _live_page(browser, pipeline, width=size[0], height=size[1])
+    try:
+        wait_until(lambda: p.js("document.querySelectorAll('.feed.ok').length") == 21, 30, what="21 green feeds")
+        for k in ("open", "inc"):
+            assert (p.number(f"wall-now-{k}") or 0) > 0, k
+        shown = p.js("(() => { const s = pingan.page().snap; return [s.kpis['30d'], "
+                     "Object.fromEntries(['closure', 'ontime_sign', 'response', 'ontime_close', 'satisfaction']"
+                     ".map(k => [k, document.getElementById(`wall-kpi-${k}-value`).textContent]))]; })()")
+        for k, text in shown[1].items():  # each tile shows its snapshot's figure, "—" only where there is none
+            value = shown[0][k]
+            assert text == ("—" if value is None else f"{value:.1f}"), (k, text, value)
+        assert shown[0]["closure"] is not None and shown[0]["ontime_close"] is not None
+        running = p.js("[...document.querySelectorAll('[id^=wall-sla-][id$=-running]')]"
+                       ".map(e => Number(e.textContent.replace(/,/g, '')) || 0).reduce((a, b) => a + b, 0)")
+        assert running > 0, "no SLA clock is running"
+        area_open = p.js("[...document.querySelectorAll('[id^=wall-area-][id$=-open]')]"
+                         ".map(e => Number(e.textContent.replace(/,/g, '')) || 0)")
+        assert len(area_open) == 7 and sum(area_open) > 0
+        assert p.js("document.querySelectorAll('#wall-trend .trace.bars .point').length") > 0, "no trend bars"
+        ticks = p.js("[...document.querySelectorAll('.tick')].map(e => e.textContent).filter(Boolean)")
+        assert ticks, "the ticker is empty"
+        assert p.js("document.querySelectorAll('#wall-map path.leaflet-interactive').length") >= 7  # boundaries
+        wait_until(lambda: p.js("document.querySelectorAll('.pingan-cluster, #wall-map .leaflet-marker-icon')"
+                                ".length") > 0, 20, what="case markers on the map")
+        # the clusters' numbers and the single markers add up to the open cases on the map (whole city in view)
+        drawn, expected = p.js("""(() => { const pg = pingan.page();
+            const n = [...document.querySelectorAll('.pingan-cluster span')]
+                        .reduce((a, e) => a + Number(e.textContent), 0)
+                    + pg.layer.group.getLayers().filter(l => !(l.options.icon && l.options.icon.options.className
+                                                               .startsWith('pingan-cluster'))).length;
+            return [n, pg.layer.count]; })()""")
+        assert drawn == expected and expected > 0, (drawn, expected)
+        clock = p.text("wall-clock")
+        assert len(clock) == 8 and clock[2] == ":", clock
+        assert p.text("wall-asof") != "—"
+        before = p.snapshots()
+        wait_until(lambda: p.snapshots() > before, 15, what="a new snapshot (the board moves)")
+        assert p.js("document.documentElement.scrollWidth <= innerWidth && "
+                    "document.documentElement.scrollHeight <= innerHeight"), "scrollbars"
+        cut = p.js("""[...document.querySelectorAll('.panel')].filter(e => {
+                        const r = e.getBoundingClientRect();
+                        return r.right > innerWidth + 1 || r.bottom > innerHeight + 1; }).length""")
+        assert cut == 0, "a panel runs off the screen"
+        assert p.js("!document.getElementById('wall-banner').hidden") is False or "停止" not in p.text("wall-banner")
+        p.page.screenshot(path=str(pipeline["artefacts"] / f"wall-{size[0]}x{size[1]}.png"))
+        assert p.errors == [], p.errors
+    finally:
+        p.close()
+
+
+def test_injected_record_reaches_the_wall_within_3_s_as_text(browser, pipeline):
+    stack = pipeline["stack"]
+    p = _live_page(browser, pipeline)
+    try:
+        tag = f"WALL-{uuid.uuid4().hex[:6]}"
+        sim_time = stack.sim_status()["sim_time"]
+        record = {
+            "eidoMessageIdentifier": f"m-{tag}", "lastUpdateTimeStamp": sim_time,
+            "incidentComponent": {"incidentTrackingIdentifier": tag, "incidentTypeCommonRegistryText": "Police.Fight",
+                                  "incidentStatusCommonRegistryText": "Created", "incidentPriority": 1,
+                                  "incidentCreationTimeStamp": sim_time},
+            "locationComponent": [{"locationByValue": {"type": "Point", "coordinates": [113.08, 22.58]},
+                                   "civicAddressText": "蓬江区白沙街道建设路8号"}],
+            "notesComponent": [{"noteText": f"{tag} 群众报警 {HOSTILE}"}],
+        }
+        t0 = time.monotonic()
+        stack.inject("110", orjson.dumps(record))
+        wait_until(lambda: tag in p.js("document.getElementById('wall-ticker').textContent"), 15, every=0.05,
+                   what="the injected 110 incident on the wall's ticker")
+        elapsed = time.monotonic() - t0
+        assert elapsed <= 3.0, f"the injected incident took {elapsed:.2f} s to reach the wall"
+        ticker = p.js("document.getElementById('wall-ticker').textContent")
+        assert "<script>" in ticker and "onerror" in ticker, "markup in a case's text must show as text"
+        assert p.js("document.querySelectorAll('#wall-ticker img, #wall-ticker script').length") == 0
+        assert p.js("window.__xss") is None
+        # the map popup escapes the same text (Leaflet would otherwise parse it as HTML)
+        html = p.js("(sum) => pingan.map.popupHtml({id: 'x', sum, st: 'reported', cat: 'public_order', t: 0})",
+                    f"{tag} {HOSTILE}")
+        assert "&lt;script&gt;" in html and "<script>" not in html and "<img" not in html
+        print(f"inject → wall ticker: {elapsed:.2f} s")
+        assert p.errors == [], p.errors
+    finally:
+        p.close()
+
+
+def test_kiosk_hides_controls_and_rotation_moves_on(browser, pipeline):
+    p = _live_page(browser, pipeline, "?kiosk=1&rotate=2")
+    try:
+        assert p.js("getComputedStyle(document.querySelector('.controls')).display") == "none"
+        wait_until(lambda: "scope=440" in p.js("location.search"), 10, what="rotation to a district view")
+        wait_until(lambda: (p.number("wall-now-open") or 0) > 0, 20, what="the district's numbers")
+        assert p.errors == [], p.errors
+    finally:
+        p.close()
+
+
+def test_js_heap_stays_flat(browser, pipeline):
+    p = _live_page(browser, pipeline)
+    cdp = p.page.context.new_cdp_session(p.page)
+    cdp.send("Performance.enable")
+
+    def heap_mb() -> float:
+        cdp.send("HeapProfiler.collectGarbage")
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        return metrics["JSHeapUsedSize"] / 2**20
+
+    try:
+        time.sleep(10)
+        start = heap_mb()
+        samples = []
+        for _ in range(6):
+            time.sleep(8)
+            samples.append(heap_mb())
+        growth = samples[-1] - start
+        print(f"JS heap after GC: start {start:.1f} MB, then {[round(s, 1) for s in samples]}")
+        assert growth < max(3.0, 0.15 * start), f"heap grew {growth:.1f} MB in 48 s"
+    finally:
+        p.close()
+
+
+def test_stale_banner_when_ingestion_stops(browser, pipeline):
+    stack = pipeline["stack"]
+    p = _live_page(browser, pipeline)
+    try:
+        assert p.js("document.getElementById('wall-banner').hidden")
+        for proc in stack.ingests:
+            proc.send_signal(signal.SIGTERM)
+        for proc in stack.ingests:
+            proc.wait(20)
+        stack.ingests.clear()
+        wait_until(lambda: not p.js("document.getElementById('wall-banner').hidden"), 40, every=0.5,
+                   what="the stale banner")
+        assert "接入中断" in p.text("wall-banner")
+        stack.start_ingest()
+        wait_until(lambda: p.js("document.getElementById('wall-banner').hidden"), 40, what="the banner to clear")
+    finally:
+        p.close()
+
+
+def test_wall_recovers_after_the_web_server_restarts(browser, pipeline):
+    web = pipeline["web"]
+    p = _live_page(browser, pipeline)
+    try:
+        web.kill()
+        time.sleep(3)
+        web.start()
+        t0 = time.monotonic()
+        seen = p.snapshots()
+        wait_until(lambda: p.snapshots() > seen, 10, every=0.2, what="snapshots again after the restart")
+        print(f"wall live again {time.monotonic() - t0:.1f} s after the web server came back")
+        assert (p.number("wall-now-open") or 0) > 0
+    finally:
+        p.close()

@@ -57,11 +57,20 @@ def from_wgs84(lat: float, lon: float, datum: Datum | str) -> tuple[float, float
 
 
 def geometry_to_wgs84(geom: BaseGeometry, datum: Datum | str) -> BaseGeometry:
+    return _transform(geom, datum, to_wgs84)
+
+
+def geometry_from_wgs84(geom: BaseGeometry, datum: Datum | str) -> BaseGeometry:
+    """A WGS-84 geometry in ``datum`` (boundaries drawn on GCJ-02 tiles)."""
+    return _transform(geom, datum, from_wgs84)
+
+
+def _transform(geom: BaseGeometry, datum: Datum | str, convert: Any) -> BaseGeometry:
     if Datum(datum) in (Datum.wgs84, Datum.cgcs2000):
         return geom
 
     def fn(coords: Any) -> Any:
-        return np.array([to_wgs84(lat, lon, datum)[::-1] for lon, lat in coords])
+        return np.array([convert(lat, lon, datum)[::-1] for lon, lat in coords])
 
     return shapely.transform(geom, fn)
 

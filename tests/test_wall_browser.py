@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -121,18 +122,21 @@ class Page:
         self.page.close()
 
 
-def _live_page(browser: Any, pipeline: dict[str, Any], query: str = "", **size: int) -> Page:
+@contextmanager
+def _live_page(browser: Any, pipeline: dict[str, Any], query: str = "", **size: int) -> Iterator[Page]:
     p = Page(browser, f"{pipeline['web'].url}/wall{query}", **size)
-    wait_until(lambda: (p.number("wall-now-open") or 0) > 0, 60, what="live numbers on the wall")
-    return p
+    try:
+        wait_until(lambda: (p.number("wall-now-open") or 0) > 0, 60, what="live numbers on the wall")
+        yield p
+    finally:
+        p.close()
 
 
 @pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160)], ids=["1080p", "4k"])
 def test_every_panel_renders_live_numbers_without_errors(browser, pipeline, size):
     stack = pipeline["stack"]
     wait_until(lambda: sum(f["state"] == "ok" for f in stack.status()["feeds"]) == 21, 90, what="21 feeds ok")
-    p = _live_page(browser, pipeline, width=size[0], height=size[1])
-    try:
+    with _live_page(browser, pipeline, width=size[0], height=size[1]) as p:
         wait_until(lambda: p.js("document.querySelectorAll('.feed.ok').length") == 21, 30, what="21 green feeds")
         for k in ("open", "inc"):
             assert (p.number(f"wall-now-{k}") or 0) > 0, k
@@ -177,14 +181,11 @@ def test_every_panel_renders_live_numbers_without_errors(browser, pipeline, size
         assert p.js("!document.getElementById('wall-banner').hidden") is False or "停止" not in p.text("wall-banner")
         p.page.screenshot(path=str(pipeline["artefacts"] / f"wall-{size[0]}x{size[1]}.png"))
         assert p.errors == [], p.errors
-    finally:
-        p.close()
 
 
 def test_injected_record_reaches_the_wall_within_3_s_as_text(browser, pipeline):
     stack = pipeline["stack"]
-    p = _live_page(browser, pipeline)
-    try:
+    with _live_page(browser, pipeline) as p:
         tag = f"WALL-{uuid.uuid4().hex[:6]}"
         sim_time = stack.sim_status()["sim_time"]
         record = {
@@ -212,32 +213,26 @@ def test_injected_record_reaches_the_wall_within_3_s_as_text(browser, pipeline):
         assert "&lt;script&gt;" in html and "<script>" not in html and "<img" not in html
         print(f"inject → wall ticker: {elapsed:.2f} s")
         assert p.errors == [], p.errors
-    finally:
-        p.close()
 
 
 def test_kiosk_hides_controls_and_rotation_moves_on(browser, pipeline):
-    p = _live_page(browser, pipeline, "?kiosk=1&rotate=2")
-    try:
+    with _live_page(browser, pipeline, "?kiosk=1&rotate=2") as p:
         assert p.js("getComputedStyle(document.querySelector('.controls')).display") == "none"
         wait_until(lambda: "scope=440" in p.js("location.search"), 10, what="rotation to a district view")
         wait_until(lambda: (p.number("wall-now-open") or 0) > 0, 20, what="the district's numbers")
         assert p.errors == [], p.errors
-    finally:
-        p.close()
 
 
 def test_js_heap_stays_flat(browser, pipeline):
-    p = _live_page(browser, pipeline)
-    cdp = p.page.context.new_cdp_session(p.page)
-    cdp.send("Performance.enable")
+    with _live_page(browser, pipeline) as p:
+        cdp = p.page.context.new_cdp_session(p.page)
+        cdp.send("Performance.enable")
 
-    def heap_mb() -> float:
-        cdp.send("HeapProfiler.collectGarbage")
-        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-        return metrics["JSHeapUsedSize"] / 2**20
+        def heap_mb() -> float:
+            cdp.send("HeapProfiler.collectGarbage")
+            metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+            return metrics["JSHeapUsedSize"] / 2**20
 
-    try:
         time.sleep(10)
         start = heap_mb()
         samples = []
@@ -247,14 +242,11 @@ def test_js_heap_stays_flat(browser, pipeline):
         growth = samples[-1] - start
         print(f"JS heap after GC: start {start:.1f} MB, then {[round(s, 1) for s in samples]}")
         assert growth < max(3.0, 0.15 * start), f"heap grew {growth:.1f} MB in 48 s"
-    finally:
-        p.close()
 
 
 def test_stale_banner_when_ingestion_stops(browser, pipeline):
     stack = pipeline["stack"]
-    p = _live_page(browser, pipeline)
-    try:
+    with _live_page(browser, pipeline) as p:
         assert p.js("document.getElementById('wall-banner').hidden")
         for proc in stack.ingests:
             proc.send_signal(signal.SIGTERM)
@@ -266,14 +258,11 @@ def test_stale_banner_when_ingestion_stops(browser, pipeline):
         assert "接入中断" in p.text("wall-banner")
         stack.start_ingest()
         wait_until(lambda: p.js("document.getElementById('wall-banner').hidden"), 40, what="the banner to clear")
-    finally:
-        p.close()
 
 
 def test_wall_recovers_after_the_web_server_restarts(browser, pipeline):
     web = pipeline["web"]
-    p = _live_page(browser, pipeline)
-    try:
+    with _live_page(browser, pipeline) as p:
         web.kill()
         time.sleep(3)
         web.start()
@@ -282,5 +271,3 @@ def test_wall_recovers_after_the_web_server_restarts(browser, pipeline):
         wait_until(lambda: p.snapshots() > seen, 10, every=0.2, what="snapshots again after the restart")
         print(f"wall live again {time.monotonic() - t0:.1f} s after the web server came back")
         assert (p.number("wall-now-open") or 0) > 0
-    finally:
-        p.close()

@@ -26,7 +26,6 @@ from feeds.geo import districts, towns
 from feeds.keys import Keys
 
 SNAPLOG_KEEP = 50
-MAP_LOG_KEEP = 3  # map snapshots are large (every open case); browsers resume from the newest
 TICKER_SHOWN = 20
 WINDOWS: dict[str, tuple[str, str]] = {"today": ("今日", "today"), "24h": ("近24小时", "last 24 h"),
                                        "7d": ("近7日", "last 7 days"), "30d": ("近30日", "last 30 days")}

@@ -28,7 +28,7 @@ from dashboard.web.push import BLOCK_MS, Pusher
 from feeds.event import CATEGORY_ZH
 from feeds.geo import districts, division_name, towns
 from feeds.keys import Keys
-from feeds.registry import load_feeds
+from feeds.registry import Feed, load_feeds
 from feeds.settings import Settings
 from layouts import wall
 
@@ -50,7 +50,7 @@ def build_id() -> str:
     return h.hexdigest()[:12]
 
 
-def wall_context(settings: Settings, tiles_ok: bool) -> wall.WallContext:
+def wall_context(settings: Settings, feeds: dict[str, Feed], tiles_ok: bool) -> wall.WallContext:
     city = settings.city_adcode
     policies = Policies.load(settings.sla_policies)
     datum = display_datum(settings.tile_datum)
@@ -61,7 +61,7 @@ def wall_context(settings: Settings, tiles_ok: bool) -> wall.WallContext:
         town_rows.setdefault(tw.adcode, []).append((tw.code, tw.name))
     return wall.WallContext(
         city_name=division_name(city) or city, districts=dists, towns=town_rows,
-        feeds=[(code, f.name) for code, f in load_feeds(settings).items()],
+        feeds=[(code, f.name) for code, f in feeds.items()],
         sla_rows=sla_rows(policies), kpi_defs=[
             {"key": k, "zh": zh, "en": en, "formula_zh": fz, "formula_en": fe, "target": tg}
             for k, zh, en, fz, fe, tg in KPIS],
@@ -107,7 +107,7 @@ def create_app(settings: Settings) -> dash.Dash:
                     suppress_callback_exceptions=True, serve_locally=True, compress=False)
     app.layout = dmc.MantineProvider(forceColorScheme="dark", children=[
         dcc.Location(id="url", refresh=False), html.Div(id="page", className="page")])
-    _pages(app, settings, probe)
+    _pages(app, settings, feeds, probe)
     _routes(app.server, r, keys, feeds, settings, boards, pusher, build)
     # Dash registers its script paths when it first serves the index; a gunicorn worker that has not
     # yet would refuse the scripts of a page another worker served
@@ -115,7 +115,7 @@ def create_app(settings: Settings) -> dash.Dash:
     return app
 
 
-def _pages(app: dash.Dash, settings: Settings, probe: TileProbe) -> None:
+def _pages(app: dash.Dash, settings: Settings, feeds: dict[str, Feed], probe: TileProbe) -> None:
     contexts: dict[bool, wall.WallContext] = {}
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
@@ -126,7 +126,7 @@ def _pages(app: dash.Dash, settings: Settings, probe: TileProbe) -> None:
         params = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
         ok = probe.ok()
         if ok not in contexts:
-            contexts[ok] = wall_context(settings, ok)
+            contexts[ok] = wall_context(settings, feeds, ok)
         return BOARDS[board].layout(contexts[ok], default_lang=settings.ui_lang, **params)
 
     app.clientside_callback(ClientsideFunction("pingan", "boot"), Output(wall.IDS.boot, "data"),
@@ -135,7 +135,7 @@ def _pages(app: dash.Dash, settings: Settings, probe: TileProbe) -> None:
                             Input("wall-scope-select", "value"), State("url", "search"), prevent_initial_call=True)
 
 
-def _routes(server: Any, r: redis.Redis, keys: Keys, feeds: dict[str, Any], settings: Settings,
+def _routes(server: Any, r: redis.Redis, keys: Keys, feeds: dict[str, Feed], settings: Settings,
             boards: list[tuple[str, str]], pusher: Pusher, build: str) -> None:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(health.RedisCollector(r, keys, feeds, settings, boards))

@@ -24,7 +24,6 @@ import asyncio
 import gc
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,11 +43,12 @@ import orjson
 import redis
 
 from dashboard.live import synth
-from dashboard.live.bench import EVENTS_PER_DAY, _fill, _wipe
+from dashboard.live.bench import EVENTS_PER_DAY, _fill, _p95, _wipe
 from dashboard.live.worker import MAP_EVERY_S, LiveWorker
 from dashboard.web.mapconf import display_datum
 from dashboard.web.push import MAX_MAP_ENTRIES, Position, Pusher
 from feeds.geo import Datum
+from feeds.redis_server import free_port
 from feeds.registry import load_feeds
 from feeds.settings import Settings
 from feeds.status import collect
@@ -214,7 +214,7 @@ def _wall_scopes(walls: int, district_scopes: list[str]) -> list[str]:
 def _time_walls(pub: _Publisher, s: Settings, scopes: list[str], ticks: int, base_ticks: int,
                 threads: int) -> dict[str, Any]:
     shown = sorted(set(scopes), key=lambda sc: (sc != "city", sc))
-    port = _free_port()
+    port = free_port()
     with tempfile.NamedTemporaryFile(prefix="pingan-bench-web-", suffix=".log") as log:
         proc = _serve(s, port, threads, ticks + base_ticks, log)
         try:
@@ -275,12 +275,6 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class _Wall:
@@ -374,11 +368,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-
-
-def _p95(values: list[float]) -> float:
-    """Inclusive, so that a few samples never give a p95 above their maximum."""
-    return statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) >= 2 else values[0]
 
 
 def _ms(v: float) -> float:

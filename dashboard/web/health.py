@@ -31,16 +31,21 @@ def snapshot_ages(r: redis.Redis, keys: Keys, boards: list[tuple[str, str]], now
     return out
 
 
+def gather(r: redis.Redis, keys: Keys, feeds: dict[str, Feed], settings: Settings,
+           boards: list[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, float | None], list[dict[str, Any]]]:
+    """What both endpoints report: the feeds' status, each board snapshot's age, connected screens."""
+    report = collect(r, keys, feeds, settings)
+    ages = snapshot_ages(r, keys, boards, _redis_ms(r))
+    return report, ages, connected_screens(r, keys)
+
+
 def healthz(r: redis.Redis, keys: Keys, feeds: dict[str, Feed], settings: Settings,
             boards: list[tuple[str, str]]) -> tuple[dict[str, Any], int]:
     """(body, HTTP status): 503 when Redis is unreachable or the boards' snapshots are stale."""
     t0 = time.perf_counter()
     try:
         r.ping()
-        now_ms = _redis_ms(r)
-        report = collect(r, keys, feeds, settings)
-        ages = snapshot_ages(r, keys, boards, now_ms)
-        screens = len(connected_screens(r, keys, now_ms))
+        report, ages, screens = gather(r, keys, feeds, settings, boards)
     except redis.RedisError as exc:
         return {"status": "down", "redis": {"ok": False, "error": str(exc)}}, 503
     stale_after = 3 * settings.snapshot_heartbeat_s
@@ -52,7 +57,7 @@ def healthz(r: redis.Redis, keys: Keys, feeds: dict[str, Feed], settings: Settin
         "redis": {"ok": True, "latency_ms": round((time.perf_counter() - t0) * 1000, 1)},
         "snapshots": {"stale_after_s": stale_after, "age_s": ages, "stale": stale},
         "feeds": [{k: f[k] for k in ("code", "name", "state", "lag_s", "events", "rejected")} for f in report["feeds"]],
-        "feeds_not_ok": feeds_down, "dead_letters": report["dead_letters"], "screens": screens,
+        "feeds_not_ok": feeds_down, "dead_letters": report["dead_letters"], "screens": len(screens),
     }
     return body, 503 if stale else 200
 
@@ -67,10 +72,7 @@ class RedisCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("pingan_redis_up", "1 when Redis answered this scrape")
         try:
-            report = collect(self.r, self.keys, self.feeds, self.settings)
-            now_ms = _redis_ms(self.r)
-            ages = snapshot_ages(self.r, self.keys, self.boards, now_ms)
-            screens = connected_screens(self.r, self.keys, now_ms)
+            report, ages, screens = gather(self.r, self.keys, self.feeds, self.settings, self.boards)
         except redis.RedisError:
             up.add_metric([], 0)
             yield up

@@ -22,7 +22,7 @@ import httpx
 import shapely
 from shapely.geometry import mapping
 
-from feeds.geo import Datum, districts, from_wgs84
+from feeds.geo import Datum, districts, from_wgs84, geometry_from_wgs84
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,7 @@ def boundaries(city: str, datum: Datum) -> dict[str, Any]:
     """The city's districts as a GeoJSON FeatureCollection in ``datum`` (simplified for drawing)."""
     feats = []
     for d in districts(city):
-        geom = d.geometry.simplify(SIMPLIFY_DEG, preserve_topology=True)
-        if datum is not Datum.wgs84:
-            geom = shapely.transform(geom, _shifter(datum))
+        geom = geometry_from_wgs84(d.geometry.simplify(SIMPLIFY_DEG, preserve_topology=True), datum)
         main = max(getattr(d.geometry, "geoms", [d.geometry]), key=lambda g: g.area)  # mainland, not islands
         c = main.representative_point()
         lat, lon = shift(c.y, c.x, datum)
@@ -64,15 +62,6 @@ def extent(city: str) -> tuple[tuple[float, float], list[list[float]]]:
     at this zoom)."""
     minx, miny, maxx, maxy = shapely.union_all([d.geometry for d in districts(city)]).bounds
     return ((miny + maxy) / 2, (minx + maxx) / 2), [[miny, minx], [maxy, maxx]]
-
-
-def _shifter(datum: Datum) -> Any:
-    import numpy as np
-
-    def fn(coords: Any) -> Any:
-        return np.array([shift(lat, lon, datum)[::-1] for lon, lat in coords])
-
-    return fn
 
 
 def _rounded(geo: Any) -> Any:

@@ -144,8 +144,9 @@
     put(ids.clock, "children", bj(dataNow(), "time"));
     const speed = page.snap && page.snap.clock && page.snap.clock.speed;
     put(ids.clock_note, "children", speed && speed !== 1 ? " · " + tr("demo_clock", { x: speed }) : "");
-    put(ids.banner, "children", bannerText(now));
-    put(ids.banner, "hidden", !bannerText(now));
+    const banner = bannerText(now);
+    put(ids.banner, "children", banner);
+    put(ids.banner, "hidden", !banner);
     if (page.mapDirty && now - page.mapAt >= MAP_EVERY_MS) drawMarkers();
     forgetHistory();
   }
@@ -170,7 +171,7 @@
 
   function render(s) {
     const ids = page.config.ids;
-    for (const k of ids.now_tiles) put(`wall-now-${k}`, "children", fmt((s.now || {})[k]));
+    for (const [k, id] of Object.entries(ids.now)) put(id, "children", fmt((s.now || {})[k]));
     put(ids.as_of, "children", s.data_as_of ? bj(s.data_as_of, "full") : "—");
     renderKpis(s);
     renderSla(s);
@@ -192,10 +193,10 @@
     const defs = Object.fromEntries((s.kpi_defs || []).map((d) => [d.key, d]));
     const month = (s.kpis || {})["30d"] || {};
     const today = (s.kpis || {}).today || {};
-    for (const k of page.config.ids.kpi_tiles) {
-      put(`wall-kpi-${k}-value`, "children", pct(month[k]));
-      put(`wall-kpi-${k}-today`, "children", today[k] == null ? "—" : pct(today[k]) + "%");
-      put(`wall-kpi-${k}-tile`, "className", "kpi-tile " + kpiClass(month[k], defs[k] && defs[k].target));
+    for (const [k, id] of Object.entries(page.config.ids.kpi)) {
+      put(id.value, "children", pct(month[k]));
+      put(id.today, "children", today[k] == null ? "—" : pct(today[k]) + "%");
+      put(id.tile, "className", "kpi-tile " + kpiClass(month[k], defs[k] && defs[k].target));
     }
   }
 
@@ -204,29 +205,28 @@
     for (const row of page.config.sla_rows) {
       const mine = rows.filter((r) => (row.stage ? r.stage === row.stage : r.policy === row.policy));
       const sum = (k) => mine.reduce((a, r) => a + (r[k] || 0), 0);
-      const id = (col) => `wall-sla-${row.row.replace(/\./g, "_")}-${col}`;
-      put(id("red"), "children", fmt(sum("red")));
-      put(id("red"), "className", "c-red" + (sum("red") ? " lit" : ""));
-      put(id("yellow"), "children", fmt(sum("yellow")));
-      put(id("yellow"), "className", "c-yellow" + (sum("yellow") ? " lit" : ""));
-      put(id("due_1h"), "children", fmt(sum("due_1h")));
-      put(id("running"), "children", fmt(sum("total")));
+      const id = page.config.ids.sla[row.row];
+      put(id.red, "children", fmt(sum("red")));
+      put(id.red, "className", "c-red" + (sum("red") ? " lit" : ""));
+      put(id.yellow, "children", fmt(sum("yellow")));
+      put(id.yellow, "className", "c-yellow" + (sum("yellow") ? " lit" : ""));
+      put(id.due_1h, "children", fmt(sum("due_1h")));
+      put(id.running, "children", fmt(sum("total")));
     }
   }
 
   function renderAreas(s) {
     const by = Object.fromEntries((s.areas || []).map((a) => [a.code, a]));
-    for (const code of page.config.areas) {
+    for (const [code, id] of Object.entries(page.config.ids.area)) {
       const a = by[code] || {};
-      const id = (col) => `wall-area-${code}-${col}`;
-      put(id("open"), "children", fmt(a.open));
-      put(id("received_today"), "children", fmt(a.received_today));
-      put(id("closed_today"), "children", fmt(a.closed_today));
-      put(id("red"), "children", fmt(a.red));
-      put(id("red"), "className", "c-red" + (a.red ? " lit" : ""));
-      put(id("yellow"), "children", fmt(a.yellow));
+      put(id.open, "children", fmt(a.open));
+      put(id.received_today, "children", fmt(a.received_today));
+      put(id.closed_today, "children", fmt(a.closed_today));
+      put(id.red, "children", fmt(a.red));
+      put(id.red, "className", "c-red" + (a.red ? " lit" : ""));
+      put(id.yellow, "children", fmt(a.yellow));
       const closure = a.kpis_30d && a.kpis_30d.closure;
-      put(id("closure_30d"), "children", closure == null ? "—" : pct(closure) + "%");
+      put(id.closure_30d, "children", closure == null ? "—" : pct(closure) + "%");
     }
   }
 
@@ -261,29 +261,30 @@
     const items = s.ticker || [];
     const names = Object.fromEntries((s.feeds || []).map((f) => [f.code, f.name]));
     const seen = page.tickerSeen;
-    for (let i = 0; i < page.config.ids.ticker_rows; i++) {
+    page.config.ids.tick.forEach((id, i) => {
       const it = items[i];
-      const id = `wall-tick-${i}`;
       if (!it) {
         put(id, "children", "");
         put(id, "className", "tick");
-        continue;
+        return;
       }
       const when = bj(Date.parse(it.t), "hm");
       const cat = (page.config.categories[it.cat] || [it.cat, it.cat])[page.config.lang === "en" ? 1 : 0];
       put(id, "children", `${when}  ${names[it.src] || it.src} · ${cat} · ${it.sum || ""}`);
       const fresh = seen.size > 0 && !seen.has(it.id);
       put(id, "className", `tick p${it.p}` + (fresh ? " new" : ""));
-    }
+    });
     page.tickerSeen = new Set(items.map((x) => x.id));
   }
 
   function renderFeeds(s) {
+    const ids = page.config.ids;
     for (const f of s.feeds || []) {
-      const id = `wall-feed-${f.code}`;
+      const id = ids.feed[f.code];
+      if (!id) continue; // a feed added to the registry after this page was built
       put(id, "className", `feed ${f.state}`);
       put(id, "title", `${f.name} · ${f.state} · ${tr("lag")} ${f.lag_s == null ? "—" : f.lag_s + tr("seconds")}`);
-      put(id + "-lag", "children", f.lag_s == null ? "—" : `${Math.round(f.lag_s)}${tr("seconds")}`);
+      put(ids.feed_lag[f.code], "children", f.lag_s == null ? "—" : `${Math.round(f.lag_s)}${tr("seconds")}`);
     }
   }
 
@@ -358,6 +359,7 @@
       this.redraw();
     }
     redraw() {
+      if (!this.map.getContainer().isConnected) return; // the board was replaced under us
       const b = this.map.getBounds();
       const items = this.index.getClusters([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], Math.round(this.map.getZoom()));
       const next = new Map();
@@ -416,7 +418,8 @@
 
   function drawMarkers() {
     const map = NS.leafletMap;
-    if (!map || !window.Supercluster) return; // the map is not on screen yet: try again next second
+    // not on screen yet, or still the previous board's map (rotation): try again next second
+    if (!map || !map.getContainer().isConnected || !window.Supercluster) return;
     page.mapDirty = false;
     page.mapAt = Date.now();
     if (!page.layer || page.layer.map !== map) {

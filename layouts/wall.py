@@ -24,6 +24,8 @@ NOW_TILES = ("open", "open_p1", "inc", "esc")
 DETAIL_POLICIES = ("hotline12345", "enterprise117")  # every stage shown; other policies one row each
 TICKER_ROWS = 8
 AREA_COLS = ("open", "received_today", "closed_today", "red", "yellow", "closure_30d")
+SLA_COLS = ("red", "yellow", "due_1h", "running")
+KPI_PARTS = ("tile", "value", "today")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,10 @@ class Ids:
         return f"wall-feed-{code}"
 
     @staticmethod
+    def feed_lag(code: str) -> str:
+        return f"wall-feed-{code}-lag"
+
+    @staticmethod
     def tick(i: int) -> str:
         return f"wall-tick-{i}"
 
@@ -100,8 +106,8 @@ def layout(ctx: WallContext, scope: str = "city", lang: str | None = None, kiosk
            default_lang: str = "zh", **_: Any) -> html.Div:
     lang = lang_of(lang, default_lang)
     scope = scope if scope == "city" or any(code == scope for code, _ in ctx.districts) else "city"
-    config = _config(ctx, scope, lang, kiosk == "1", rotate, choropleth, reload)
     area_rows = ctx.districts if scope == "city" else ctx.towns.get(scope, [])
+    config = _config(ctx, scope, area_rows, lang, kiosk == "1", rotate, choropleth, reload)
     return html.Div(className="wall" + (" kiosk" if kiosk == "1" else ""), lang="zh-CN" if lang == "zh" else "en",
                     children=[
         dcc.Store(id=IDS.config, data=config),
@@ -116,17 +122,14 @@ def layout(ctx: WallContext, scope: str = "city", lang: str | None = None, kiosk
     ])
 
 
-def _config(ctx: WallContext, scope: str, lang: str, kiosk: bool, rotate: str | None, choropleth: str | None,
-            reload: str | None) -> dict[str, Any]:
+def _config(ctx: WallContext, scope: str, area_rows: list[tuple[str, str]], lang: str, kiosk: bool,
+            rotate: str | None, choropleth: str | None, reload: str | None) -> dict[str, Any]:
     return {
         "board": BOARD, "scope": scope, "lang": lang, "kiosk": kiosk,
         "rotate_s": _positive(rotate), "reload_h": _positive(reload) or ctx.reload_h,
         "choropleth": "risk" if choropleth == "risk" else "open",
         "stale_after_s": ctx.stale_after_s, "stream": f"/stream/{BOARD}?scope={scope}",
-        "ids": {**asdict(IDS), "kpi_tiles": KPI_TILES, "now_tiles": NOW_TILES, "ticker_rows": TICKER_ROWS,
-                "area_cols": AREA_COLS},
-        "areas": [code for code, _ in (ctx.districts if scope == "city" else ctx.towns.get(scope, []))],
-        "feeds": [code for code, _ in ctx.feeds],
+        "ids": {**asdict(IDS), **_frame_ids(ctx, area_rows)},
         "sla_rows": ctx.sla_rows, "categories": ctx.categories, "tiles": ctx.tiles, "text": table(lang),
         "rotation": rotation(ctx, lang, kiosk, rotate, choropleth) if rotate else [],
         "bounds": ctx.bounds,
@@ -141,6 +144,20 @@ def rotation(ctx: WallContext, lang: str, kiosk: bool, rotate: str | None, choro
     if len(ctx.boards) > 1:
         return [f"/{b}?{query}" for b in ctx.boards]
     return [f"{PATH}?scope={s}&{query}" for s in ["city", *(code for code, _ in ctx.districts)]]
+
+
+def _frame_ids(ctx: WallContext, area_rows: list[tuple[str, str]]) -> dict[str, Any]:
+    """The id of every value the browser writes, keyed as the snapshot keys it (the browser never
+    builds an id itself)."""
+    return {
+        "now": {k: IDS.now(k) for k in NOW_TILES},
+        "kpi": {k: {part: IDS.kpi(k, part) for part in KPI_PARTS} for k in KPI_TILES},
+        "sla": {r["row"]: {c: IDS.sla_cell(r["row"], c) for c in SLA_COLS} for r in ctx.sla_rows},
+        "area": {code: {c: IDS.area_cell(code, c) for c in AREA_COLS} for code, _ in area_rows},
+        "feed": {code: IDS.feed(code) for code, _ in ctx.feeds},
+        "feed_lag": {code: IDS.feed_lag(code) for code, _ in ctx.feeds},
+        "tick": [IDS.tick(i) for i in range(TICKER_ROWS)],
+    }
 
 
 def _positive(raw: str | None) -> float:
@@ -205,14 +222,13 @@ def _kpi_tiles(ctx: WallContext, lang: str) -> html.Div:
 
 
 def _sla(ctx: WallContext, lang: str) -> html.Div:
-    cols = ("red", "yellow", "due_1h", "running")
-    head = html.Tr([html.Th(t("stage", lang))] + [html.Th(t(c, lang), className=f"c-{c}") for c in cols])
+    head = html.Tr([html.Th(t("stage", lang))] + [html.Th(t(c, lang), className=f"c-{c}") for c in SLA_COLS])
     rows = []
     for r in ctx.sla_rows:
         label = r["en"] if lang == "en" else r["zh"]
         rows.append(html.Tr(className="policy-first" if r.get("first") else "", children=[
             html.Td(label, className="stage")] + [html.Td("—", id=IDS.sla_cell(r["row"], c), className=f"c-{c}")
-                                                  for c in cols]))
+                                                  for c in SLA_COLS]))
     return html.Div(className="panel sla", children=[
         html.H2(t("sla", lang)), html.Table([html.Thead(head), html.Tbody(rows)], id=IDS.sla)])
 
@@ -268,6 +284,6 @@ def _feeds(ctx: WallContext, lang: str) -> html.Div:
         html.Div(id=IDS.feeds, className="feed-grid", children=[
             html.Div(id=IDS.feed(code), className="feed unknown", title=name,
                      children=[html.Span(className="dot"), html.Span(name, className="name"),
-                               html.Span("", id=IDS.feed(code) + "-lag", className="lag")])
+                               html.Span("", id=IDS.feed_lag(code), className="lag")])
             for code, name in ctx.feeds]),
     ])

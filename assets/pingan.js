@@ -425,7 +425,9 @@
     if (!page.layer || page.layer.map !== map) {
       if (page.layer) page.layer.destroy();
       page.layer = new MarkerLayer(map);
-      map.fitBounds(page.config.bounds, { padding: [8, 8] }); // the same view on a 1080p and a 4K wall
+      // the same view on a 1080p and a 4K wall; not animated: a rotation that removes the map
+      // mid-animation makes Leaflet's end-of-animation handler throw (`_leaflet_pos`)
+      map.fitBounds(page.config.bounds, { padding: [8, 8], animate: false });
     }
     page.layer.load(page.markers.values(), dataNow(), page.config.lang);
   }

@@ -94,8 +94,15 @@ def test_kill_9_during_traffic_loses_nothing_and_duplicates_nothing(stack: Stack
     final.wait(15)
     worker = IngestWorker(stack.settings, stack.feeds)
     try:
-        for _ in range(2):  # catch up with whatever the last worker had not polled yet
+        # catch up with whatever the last worker had not polled yet: until a pass adds nothing (on a
+        # loaded machine the last worker can be several pages behind, more than a fixed two passes)
+        before = None
+        for _ in range(10):
             worker.run_once()
+            after = stack.lengths()
+            if after == before:
+                break
+            before = after
     finally:
         worker.close()
     missing_total = 0

@@ -339,7 +339,7 @@
     constructor(map) {
       this.map = map;
       this.group = L.layerGroup().addTo(map);
-      this.index = new window.Supercluster(clusterOptions());
+      this.index = new window.Supercluster(clusterOptions()).load([]); // a moveend may come before the first load
       this.onScreen = new Map(); // key -> Leaflet layer
       this.now = Date.now();
       this.lang = "zh";

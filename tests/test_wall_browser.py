@@ -98,7 +98,7 @@ class Page:
         self.errors: list[str] = []
         self.page = browser.new_page(viewport={"width": width, "height": height})
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e} {e.stack}"))
         self.page.goto(url)
 
     def js(self, expr: str, arg: Any = None) -> Any:

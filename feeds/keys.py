@@ -108,9 +108,40 @@ class Keys:
         """Hash: newest event time (epoch ms) applied per source — the boards' "data as of"."""
         return f"{self.live}:newest"
 
-    def latest(self, kind: str) -> str:
-        """Hash case_id -> the newest event JSON of a non-case kind (alert, track, reading, mobilisation)."""
-        return f"{self.live}:latest:{kind}"
+    # --- the emergency picture (dashboard/live/emergency.py): compact records of the non-case kinds;
+    # each hash field holds "version\nJSON" and is replaced only by a newer version ---
+
+    def em(self, table: str) -> str:
+        """Hash of one table of the emergency picture, newest version per id: ``storm`` (storm id ->
+        its newest fix, forecast and landfalls), ``warning`` (CAP chain -> newest message),
+        ``mobilise`` (district -> newest mobilisation report), ``checkin`` (grid -> newest check-in),
+        ``closure``, ``task`` (report id -> newest version), ``gauge`` (station -> newest reading),
+        ``vessel`` (MMSI -> newest position)."""
+        return f"{self.live}:em:{table}"
+
+    def em_track(self, storm: str) -> str:
+        """Hash fix time (epoch s) -> one compact fix of a storm's track."""
+        return f"{self.live}:em:track:{storm}"
+
+    @property
+    def em_levels(self) -> str:
+        """Sorted set of emergency response level changes (compact JSON) by time: level and since when."""
+        return f"{self.live}:em:levels"
+
+    @property
+    def em_grids(self) -> str:
+        """Hash grid id -> town code of every grid seen in any event: the grids a check-in rate counts."""
+        return f"{self.live}:em:grids"
+
+    @property
+    def em_acks(self) -> str:
+        """Hash alert key -> JSON {who, at, comment, headline}: a duty officer's acknowledgement."""
+        return f"{self.live}:em:acks"
+
+    @property
+    def audit(self) -> str:
+        """Stream of what people did on the boards (alert acknowledgements), capped, for the audit log."""
+        return f"{self.prefix}:audit"
 
     def snapshot(self, board: str, scope: str) -> str:
         """String: the newest snapshot JSON of one board for one scope ("city" or a district adcode)."""

@@ -1,6 +1,8 @@
 """`pingan bench ingest` runs the worker's own path: Pipeline.run, then StreamSink.write; `pingan bench
 web` runs end to end at a small size."""
 
+import os
+
 import orjson
 import pytest
 import redis
@@ -39,7 +41,8 @@ def test_bench_web_reports_update_time_and_push_latency(monkeypatch, capsys):
     """`pingan bench web` at a small size: a real server, a few walls, a few seconds (no timing asserted)."""
     monkeypatch.setenv("PINGAN_REDIS_URL", REDIS_URL)
     r = redis.Redis.from_url(REDIS_URL)
-    before = set(r.scan_iter(match="pinganbench-web-*", count=1000))
+    mine = f"pinganbench-web-{os.getpid()}-*"  # this process's runs only: other runs may share the Redis
+    before = set(r.scan_iter(match=mine, count=1000))
     assert cli.main(["bench", "web", "--json", "--walls", "10", "--duration", "5", "--baseline", "2",
                      "--updates", "20", "--events", "3000"]) == 0
     rep = orjson.loads(capsys.readouterr().out)
@@ -54,4 +57,4 @@ def test_bench_web_reports_update_time_and_push_latency(monkeypatch, capsys):
     assert rep["baseline"]["walls"] == 1 and rep["baseline"]["received"] > 0
     assert rep["server"]["log_problems"] == {}  # e.g. no stream ended by a Redis socket timeout
     assert isinstance(rep["pass"], bool) and rep["pass"] is False  # the target is stated at 100 walls
-    assert set(r.scan_iter(match="pinganbench-web-*", count=1000)) == before  # cleaned up
+    assert set(r.scan_iter(match=mine, count=1000)) == before  # cleaned up

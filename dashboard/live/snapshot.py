@@ -65,7 +65,7 @@ return out
 
 
 # sums hashes field by field: KEYS the hashes, ARGV[1] a field prefix ('' for every field)
-_SUM = """
+SUM_SCRIPT = """
 local acc, order, p = {}, {}, ARGV[1]
 local lp = #p
 for _, k in ipairs(KEYS) do
@@ -117,7 +117,7 @@ class SnapshotBuilder:
         self.policies = policies
         self.city = city
         self._count_clocks = r.register_script(_COUNT_CLOCKS)
-        self._sum = r.register_script(_SUM)
+        self._sum = r.register_script(SUM_SCRIPT)
         self._stage_labels = {f"{p}.{s}": (zh, en) for p, s, zh, en in policies.stages()}
 
     # --- public ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import redis
 
+from dashboard.live.emergency import EmergencyStore
 from dashboard.live.sla import Policies
 from dashboard.live.state import (
     DONE,
@@ -45,19 +46,6 @@ TICKER_KEEP = 100
 TICKER_PRIORITY = 2  # events of priority 1 (urgent) and 2 go on the ticker
 CELL_KEEP_S = 7 * 86400  # how long a report stays a linking candidate (beyond the merge window)
 DONE_CASE_TTL_EXTRA_S = 86400
-
-# Non-case events (warnings, track fixes, readings, mobilisation reports): the newest version of
-# each wins, compared by a sortable version string stored in front of the JSON.
-_SET_IF_NEWER = """
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local v = string.sub(cur, 1, string.find(cur, '\\n', 1, true) - 1)
-  if v >= ARGV[2] then return 0 end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '\\n' .. ARGV[3])
-return 1
-"""
-
 
 # Applies a batch's writes in one call: KEYS are the keys touched, ARGV a list of operations that
 # refer to keys by index (so every key is declared, as Redis Cluster wants; all share {live}).
@@ -124,7 +112,7 @@ class LiveStore:
         self.distance = settings.merge_distance_m
         self.cell_deg = cell_size(settings.merge_distance_m)
         self.done_ttl_s = int(settings.stream_retention_h * 3600 + DONE_CASE_TTL_EXTRA_S)
-        self._set_if_newer = r.register_script(_SET_IF_NEWER)
+        self.emergency = EmergencyStore(r, keys)
         self._apply_ops = r.register_script(_APPLY_OPS)
 
     # --- entry point ---------------------------------------------------------------------------
@@ -134,13 +122,13 @@ class LiveStore:
         seconds, default the clock's) decides which buckets are still inside a window."""
         now = self.clock.now() if now is None else now
         by_case: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-        others: list[Mapping[str, Any]] = []
         for ev in events:
-            (by_case[ev["case_id"]] if ev["kind"] == "case" else others).append(ev)
+            if ev["kind"] == "case":
+                by_case[ev["case_id"]].append(ev)
         result = ApplyResult(events=len(events))
         if by_case:
             result.cases_changed, result.retries = self._transact(by_case, Horizon.at(now))
-        self._side_effects(events, others)
+        self._side_effects(events)
         return result
 
     # --- the transaction -----------------------------------------------------------------------
@@ -289,9 +277,9 @@ class LiveStore:
         else:
             ops.add("s", self.keys.case(cid), orjson.dumps(state))
 
-    # --- outside the transaction: newest times, the ticker, non-case kinds ----------------------
+    # --- outside the transaction: newest times, the ticker, the emergency picture ---------------
 
-    def _side_effects(self, events: Sequence[Mapping[str, Any]], others: Iterable[Mapping[str, Any]]) -> None:
+    def _side_effects(self, events: Sequence[Mapping[str, Any]]) -> None:
         pipe = self.r.pipeline(transaction=False)
         newest: dict[str, float] = {}
         for ev in events:
@@ -302,10 +290,8 @@ class LiveStore:
         if newest:
             pipe.zadd(self.keys.newest, newest, gt=True)
             pipe.zremrangebyrank(self.keys.ticker, 0, -TICKER_KEEP - 1)
-        for ev in others:
-            version = f"{epoch(ev['occurred_at']) * 1000:015.0f}:{ev['event_id']}"
-            self._set_if_newer(keys=[self.keys.latest(ev["kind"])],
-                               args=[ev["case_id"], version, orjson.dumps(ev)], client=pipe)
+        if self.emergency.queue(pipe, events):
+            pipe.incr(self.keys.version)  # the emergency snapshot is rebuilt when the version moves
         pipe.execute()
 
 

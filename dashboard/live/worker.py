@@ -23,6 +23,7 @@ import orjson
 import redis
 
 from dashboard.live.consumer import MAX_DELIVERIES, Entry, GroupReader, backoff
+from dashboard.live.emergency_board import EmergencyBoard
 from dashboard.live.mapdelta import MapPublisher
 from dashboard.live.sla import Policies
 from dashboard.live.snapshot import SnapshotBuilder
@@ -47,6 +48,7 @@ CLAIM_EVERY_S = 5.0
 IDLE_SLEEP_S = 0.1
 HEARTBEAT_EVERY_S = 5.0
 MAP_EVERY_S = 2.0  # the map's markers are the bulk of what a wall receives
+PRUNE_EVERY_S = 60.0  # the emergency picture drops what is long over
 REQUIRED = ("event_id", "case_id", "source", "kind", "status", "occurred_at")
 KINDS = frozenset(k.value for k in Kind)
 
@@ -77,6 +79,8 @@ class LiveWorker:
                                               settings.live_claim_idle_s)
         self.snapshots = SnapshotBuilder(self.r, self.keys, self.policies, settings.city_adcode,
                                          {c: f.name for c, f in self.feeds.items()}, self.clock) if snapshots else None
+        self.emergency = EmergencyBoard(self.r, self.keys, settings.city_adcode, self.clock) if snapshots else None
+        self._pruned_at = 0.0
         self.leases = Leases(self.r, self.keys, self.name, settings.lease_ttl_s)
         self.scopes = ["city", *(d.adcode for d in districts(settings.city_adcode))] if snapshots else []
         self._next_claim = 0.0
@@ -184,8 +188,16 @@ class LiveWorker:
         now = self.clock.now() if now is None else now
         feeds = collect(self.r, self.keys, self.feeds, self.settings)["feeds"]
         strip = [{k: f[k] for k in ("code", "name", "state", "lag_s", "events", "rejected")} for f in feeds]
+        assert self.emergency is not None
+        emergency = self.emergency.build_all(self.scopes, now=now, feeds=strip)
         for scope in self.scopes:
-            self.snapshots.publish("wall", scope, self.snapshots.build_wall(scope, now=now, feeds=strip))
+            wall = self.snapshots.build_wall(scope, now=now, feeds=strip)
+            wall["alert"] = emergency[scope]["alert"]  # a red alert interrupts every board's rotation
+            self.snapshots.publish("wall", scope, wall)
+            self.snapshots.publish("emergency", scope, emergency[scope])
+        if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
+            self._pruned_at = time.monotonic()
+            self.emergency.store.prune(now)
         if with_map or time.monotonic() - self._map_at >= MAP_EVERY_S:
             for scope, snap in self.snapshots.build_maps(self.scopes, now=now).items():
                 self.maps.publish(scope, snap)

@@ -115,7 +115,13 @@
   function snapshot(s) {
     page.snap = s;
     page.snapAt = Date.now();
-    render(s);
+    board().render(s);
+    renderAlert(s);
+    forgetHistory();
+  }
+
+  function board() {
+    return NS.boards[page.config.board] || NS.boards.wall;
   }
 
   function mapEntry(e) {
@@ -147,7 +153,7 @@
     const banner = bannerText(now);
     put(ids.banner, "children", banner);
     put(ids.banner, "hidden", !banner);
-    if (page.mapDirty && now - page.mapAt >= MAP_EVERY_MS) drawMarkers();
+    if (board().tick) board().tick(now);
     forgetHistory();
   }
 
@@ -169,7 +175,7 @@
 
   // --- rendering: snapshot -> component values -----------------------------------------------
 
-  function render(s) {
+  function renderWall(s) {
     const ids = page.config.ids;
     for (const [k, id] of Object.entries(ids.now)) put(id, "children", fmt((s.now || {})[k]));
     put(ids.as_of, "children", s.data_as_of ? bj(s.data_as_of, "full") : "—");
@@ -180,8 +186,6 @@
     renderTicker(s);
     renderFeeds(s);
     renderChoropleth(s);
-    renderAlert(s);
-    forgetHistory();
   }
 
   function kpiClass(v, target) {
@@ -309,11 +313,16 @@
     put(page.config.ids.legend, "children", tr(mode === "risk" ? "choropleth_risk" : "choropleth_open"));
   }
 
+  // the header's alert strip, on every board: flashing until every item is acknowledged
   function renderAlert(s) {
     const a = s.alert;
     const red = a && a.level === "red";
-    put(page.config.ids.alert, "hidden", !red);
-    put(page.config.ids.alert, "children", red ? `${tr("alert")} · ${a.headline || ""}` : "");
+    const ids = page.config.ids;
+    put(ids.alert, "hidden", !red);
+    let text = "";
+    if (red) text = tr("em_alert_banner", { h: a.headline || "" }) + (a.unacked ? " · " + tr("em_unacked", { n: a.unacked }) : " · " + tr("em_acked"));
+    put(ids.alert, "children", text);
+    put(ids.alert, "className", "alert" + (red && a.unacked ? " alarm" : ""));
     NS.alert(red ? a : null);
   }
 
@@ -487,26 +496,42 @@
     }, c.rotate_s * 1000);
   }
 
-  // the hook for a red-level alert: stop rotating and stay on (or go to) the alert's board
+  // a red-level alert on a rotating wall: stop rotating and stay on (or go to) the alert's board
+  // until the alert is over; a page nobody rotates (a tablet, an analyst) only shows the strip
   NS.alert = function (alert) {
     if (page === null) return;
     const was = page.alerting;
     page.alerting = !!alert;
+    document.documentElement.classList.toggle("alarm", !!(alert && alert.unacked));
+    if (!page.config.rotate_s) return;
     if (alert && !was) {
       clearTimeout(page.rotateTimer);
-      const board = alert.board && `/${alert.board}`;
-      if (board && board !== location.pathname) window.dash_clientside.set_props("url", { pathname: board });
+      const target = alert.board && `/${alert.board}`;
+      if (target && target !== location.pathname) window.dash_clientside.set_props("url", { pathname: target });
     } else if (!alert && was) {
       scheduleRotation();
     }
   };
+
+  NS.boards = NS.boards || {};
+  NS.boards.wall = {
+    render: renderWall,
+    tick(now) {
+      if (page.mapDirty && now - page.mapAt >= MAP_EVERY_MS) drawMarkers();
+    },
+    stop(p) {
+      if (p.layer) p.layer.destroy();
+    },
+  };
+  // what a board's renderer (assets/*.js, loaded before this file) needs from the page
+  NS.util = { put, tr, bj, fmt, pct, esc, rem, dataNow, renderFeeds, page: () => page };
 
   // --- boot ---------------------------------------------------------------------------------------
 
   function stop() {
     if (page === null) return;
     if (page.es) page.es.close();
-    if (page.layer) page.layer.destroy();
+    if (board().stop) board().stop(page);
     clearInterval(page.timer);
     clearTimeout(page.rotateTimer);
     clearTimeout(page.reloadTimer);
@@ -549,5 +574,6 @@
   }
 
   NS.boot = boot;
-  window.dash_clientside = Object.assign({}, window.dash_clientside, { pingan: { boot, scope } });
+  const mine = (window.dash_clientside && window.dash_clientside.pingan) || {}; // boards' own (emergency.js)
+  window.dash_clientside = Object.assign({}, window.dash_clientside, { pingan: Object.assign({}, mine, { boot, scope }) });
 })();

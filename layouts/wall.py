@@ -15,6 +15,7 @@ import dash_leaflet as dl
 import dash_mantine_components as dmc
 from dash import dcc, html
 
+from layouts.common import feed_chips, header, positive, rotation, scope_of, tile_layers
 from layouts.i18n import lang_of, t, table
 
 BOARD = "wall"
@@ -105,7 +106,7 @@ def layout(ctx: WallContext, scope: str = "city", lang: str | None = None, kiosk
            rotate: str | None = None, choropleth: str | None = None, reload: str | None = None,
            default_lang: str = "zh", **_: Any) -> html.Div:
     lang = lang_of(lang, default_lang)
-    scope = scope if scope == "city" or any(code == scope for code, _ in ctx.districts) else "city"
+    scope = scope_of(scope, ctx.districts)
     area_rows = ctx.districts if scope == "city" else ctx.towns.get(scope, [])
     config = _config(ctx, scope, area_rows, lang, kiosk == "1", rotate, choropleth, reload)
     return html.Div(className="wall" + (" kiosk" if kiosk == "1" else ""), lang="zh-CN" if lang == "zh" else "en",
@@ -126,24 +127,15 @@ def _config(ctx: WallContext, scope: str, area_rows: list[tuple[str, str]], lang
             rotate: str | None, choropleth: str | None, reload: str | None) -> dict[str, Any]:
     return {
         "board": BOARD, "scope": scope, "lang": lang, "kiosk": kiosk,
-        "rotate_s": _positive(rotate), "reload_h": _positive(reload) or ctx.reload_h,
+        "rotate_s": positive(rotate), "reload_h": positive(reload) or ctx.reload_h,
         "choropleth": "risk" if choropleth == "risk" else "open",
         "stale_after_s": ctx.stale_after_s, "stream": f"/stream/{BOARD}?scope={scope}",
         "ids": {**asdict(IDS), **_frame_ids(ctx, area_rows)},
         "sla_rows": ctx.sla_rows, "categories": ctx.categories, "tiles": ctx.tiles, "text": table(lang),
-        "rotation": rotation(ctx, lang, kiosk, rotate, choropleth) if rotate else [],
+        "rotation": rotation(ctx.boards, ctx.districts, scope, lang, kiosk, rotate,
+                             {"choropleth": choropleth}) if rotate else [],
         "bounds": ctx.bounds,
     }
-
-
-def rotation(ctx: WallContext, lang: str, kiosk: bool, rotate: str | None, choropleth: str | None) -> list[str]:
-    """The views a rotating wall cycles through: every board; with the wall alone, its city view and
-    each district's."""
-    keep = {"lang": lang, "kiosk": "1" if kiosk else None, "rotate": rotate, "choropleth": choropleth}
-    query = "&".join(f"{k}={v}" for k, v in keep.items() if v)
-    if len(ctx.boards) > 1:
-        return [f"/{b}?{query}" for b in ctx.boards]
-    return [f"{PATH}?scope={s}&{query}" for s in ["city", *(code for code, _ in ctx.districts)]]
 
 
 def _frame_ids(ctx: WallContext, area_rows: list[tuple[str, str]]) -> dict[str, Any]:
@@ -160,35 +152,10 @@ def _frame_ids(ctx: WallContext, area_rows: list[tuple[str, str]]) -> dict[str, 
     }
 
 
-def _positive(raw: str | None) -> float:
-    try:
-        v = float(raw) if raw else 0.0
-    except ValueError:
-        return 0.0
-    return v if v > 0 else 0.0
-
-
 def _header(ctx: WallContext, scope: str, lang: str) -> html.Div:
-    scope_name = ctx.city_name if scope == "city" else dict(ctx.districts).get(scope, scope)
-    options = [{"value": "city", "label": t("city", lang)}] + [{"value": c, "label": n} for c, n in ctx.districts]
-    return html.Div(className="wall-head", children=[
-        html.Div(className="title", children=[html.Span(ctx.city_name, className="city"), t("title", lang),
-                                              html.Span(scope_name if scope != "city" else "", id=IDS.scope_name,
-                                                        className="scope")]),
-        html.Div(id=IDS.banner, className="banner", hidden=True),
-        html.Div(id=IDS.alert, className="alert", hidden=True),
-        html.Div(id=IDS.controls, className="controls", children=[
-            dcc.Dropdown(id="wall-scope-select", options=options, value=scope, clearable=False, searchable=False,
-                         className="scope-select"),
-            html.A("EN" if lang == "zh" else "中文", id="wall-lang", className="lang",
-                   href=f"?scope={scope}&lang={'en' if lang == 'zh' else 'zh'}"),
-        ]),
-        html.Div(className="clock-box", children=[
-            html.Div(id=IDS.clock, className="clock", children="--:--:--"),
-            html.Div(className="asof", children=[html.Span(t("as_of", lang) + " "), html.Span("—", id=IDS.as_of),
-                                                 html.Span("", id=IDS.clock_note, className="note")]),
-        ]),
-    ])
+    scope_name = dict(ctx.districts).get(scope, "") if scope != "city" else ""
+    return header(t("title", lang), ctx.city_name, scope_name, IDS, "wall-scope-select", "wall-lang",
+                  ctx.districts, scope, lang)
 
 
 def _now_tiles(lang: str) -> html.Div:
@@ -235,10 +202,7 @@ def _sla(ctx: WallContext, lang: str) -> html.Div:
 
 def _map(ctx: WallContext, lang: str) -> html.Div:
     tiles = ctx.tiles
-    layers: list[Any] = []
-    if tiles["ok"]:
-        layers.append(dl.TileLayer(id=IDS.tiles, url=tiles["url"], attribution=tiles["attribution"],
-                                   subdomains=tiles["subdomains"], maxZoom=18))
+    layers: list[Any] = tile_layers(tiles, IDS.tiles)
     layers += [
         dl.GeoJSON(id=IDS.boundaries, data=ctx.boundaries, hideout={"fill": {}, "mode": "open"},
                    style={"variable": "pingan.map.boundaryStyle"},
@@ -280,10 +244,4 @@ def _ticker(lang: str) -> html.Div:
 
 def _feeds(ctx: WallContext, lang: str) -> html.Div:
     return html.Div(className="panel feeds", children=[
-        html.H2(t("feeds", lang)),
-        html.Div(id=IDS.feeds, className="feed-grid", children=[
-            html.Div(id=IDS.feed(code), className="feed unknown", title=name,
-                     children=[html.Span(className="dot"), html.Span(name, className="name"),
-                               html.Span("", id=IDS.feed_lag(code), className="lag")])
-            for code, name in ctx.feeds]),
-    ])
+        html.H2(t("feeds", lang)), feed_chips(ctx.feeds, IDS.feeds, IDS.feed, IDS.feed_lag)])

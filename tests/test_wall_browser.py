@@ -218,8 +218,16 @@ def test_injected_record_reaches_the_wall_within_3_s_as_text(browser, pipeline):
 def test_kiosk_hides_controls_and_rotation_moves_on(browser, pipeline):
     with _live_page(browser, pipeline, "?kiosk=1&rotate=2") as p:
         assert p.js("getComputedStyle(document.querySelector('.controls')).display") == "none"
-        wait_until(lambda: "scope=440" in p.js("location.search"), 10, what="rotation to a district view")
-        wait_until(lambda: (p.number("wall-now-open") or 0) > 0, 20, what="the district's numbers")
+        # the next board is the emergency board; a red alert (should one stand) pins the wall there anyway
+        wait_until(lambda: p.js("location.pathname") == "/board/emergency", 10, what="rotation to the emergency board")
+        wait_until(lambda: p.js("!!(pingan.page() && pingan.page().snap)"), 20, what="the emergency board's snapshot")
+        assert p.js("getComputedStyle(document.querySelector('.controls')).display") == "none", "still a kiosk"
+        if p.js("pingan.page().snap.alert") is None:
+            wait_until(lambda: p.js("location.pathname") == "/wall", 10, what="rotation back to the wall")
+            wait_until(lambda: (p.number("wall-now-open") or 0) > 0, 20, what="the wall's numbers again")
+        else:
+            time.sleep(5)
+            assert p.js("location.pathname") == "/board/emergency", "a red alert pins the wall"
         assert p.errors == [], p.errors
 
 

@@ -27,9 +27,13 @@ def client(web_settings, r):  # r: the prefix is wiped before and after
     return create_app(web_settings).server.test_client()
 
 
+BOARDS = ("wall", "emergency")  # every board the live worker publishes
+
+
 def publish_fresh(r, keys: Keys) -> None:
-    for scope in SCOPES:
-        r.xadd(keys.snapshot_log("wall", scope), {"s": orjson.dumps({"board": "wall", "scope": scope})})
+    for board in BOARDS:
+        for scope in SCOPES:
+            r.xadd(keys.snapshot_log(board, scope), {"s": orjson.dumps({"board": board, "scope": scope})})
 
 
 def all_feeds_ok(r, keys: Keys, settings: Settings) -> list[str]:
@@ -46,7 +50,7 @@ def test_healthz_is_ok_with_fresh_snapshots_and_healthy_feeds(client, r, keys, w
     body = resp.get_json()
     assert resp.status_code == 200, body
     assert body["status"] == "ok" and body["feeds_not_ok"] == [] and body["snapshots"]["stale"] == []
-    assert set(body["snapshots"]["age_s"]) == {f"wall:{s}" for s in SCOPES}
+    assert set(body["snapshots"]["age_s"]) == {f"{b}:{s}" for b in BOARDS for s in SCOPES}
     assert all(0 <= age < 5 for age in body["snapshots"]["age_s"].values())
     assert body["redis"]["ok"] is True
 
@@ -93,7 +97,7 @@ def test_healthz_is_503_with_a_missing_snapshot(client, r, keys, web_settings):
 
 def test_healthz_is_503_before_anything_was_published(client):
     resp = client.get("/healthz")
-    assert resp.status_code == 503 and len(resp.get_json()["snapshots"]["stale"]) == len(SCOPES)
+    assert resp.status_code == 503 and len(resp.get_json()["snapshots"]["stale"]) == len(BOARDS) * len(SCOPES)
 
 
 def test_metrics_expose_feeds_snapshot_ages_and_screens(client, r, keys, web_settings):
@@ -115,7 +119,7 @@ def test_metrics_expose_feeds_snapshot_ages_and_screens(client, r, keys, web_set
     assert f'pingan_feed_up{{feed="{codes[1]}"}} 1.0' in lines
     assert 'pingan_connected_screens{board="wall"} 2.0' in lines
     ages = dict(ln.rsplit(" ", 1) for ln in lines if ln.startswith("pingan_snapshot_age_seconds{"))
-    assert len(ages) == len(SCOPES)
+    assert len(ages) == len(BOARDS) * len(SCOPES)
     assert 0 <= float(ages['pingan_snapshot_age_seconds{board="wall",scope="city"}']) < 5
     assert ages['pingan_snapshot_age_seconds{board="wall",scope="440785"}'] == "NaN"
 

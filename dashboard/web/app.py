@@ -14,30 +14,33 @@ from urllib.parse import parse_qs
 
 import dash
 import dash_mantine_components as dmc
+import orjson
 import redis
 from dash import ClientsideFunction, Input, Output, State, dcc, html
 from flask import Response, redirect, request, stream_with_context
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from dashboard.live import alerts
 from dashboard.live.sla import Policies
 from dashboard.live.snapshot import KPIS
 from dashboard.web import health
-from dashboard.web.mapconf import TileProbe, boundaries, display_datum, extent
+from dashboard.web.mapconf import TileProbe, boundaries, display_datum, extent, region
 from dashboard.web.push import BLOCK_MS, Pusher
+from feeds.clock import Clock
 from feeds.event import CATEGORY_ZH
 from feeds.geo import districts, division_name, towns
 from feeds.keys import Keys
 from feeds.registry import Feed, load_feeds
 from feeds.settings import Settings
-from layouts import wall
+from layouts import emergency, wall
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "assets"
-BOARDS = {"wall": wall}  # path segment -> layout module; the emergency board joins here
-STREAM_BOARDS = frozenset(BOARDS)
+BOARDS: dict[str, Any] = {"wall": wall, "board/emergency": emergency}  # path -> layout module
+STREAM_BOARDS = frozenset(m.BOARD for m in BOARDS.values())  # what /stream/<board> serves
 
 
 def build_id() -> str:
@@ -69,8 +72,29 @@ def wall_context(settings: Settings, feeds: dict[str, Feed], tiles_ok: bool) -> 
         tiles={"url": settings.tile_url, "subdomains": settings.tile_subdomains,
                "attribution": settings.tile_attribution, "datum": datum.value, "ok": tiles_ok},
         categories={c.value: (zh, c.value.replace("_", " ")) for c, zh in CATEGORY_ZH.items()},
-        stale_after_s=3 * settings.snapshot_heartbeat_s, reload_h=settings.wall_reload_h,
+        stale_after_s=3 * settings.snapshot_heartbeat_s, reload_h=settings.wall_reload_h, boards=tuple(BOARDS),
     )
+
+
+def emergency_context(settings: Settings, feeds: dict[str, Feed], tiles_ok: bool) -> emergency.EmergencyContext:
+    city = settings.city_adcode
+    datum = display_datum(settings.tile_datum)
+    center, bounds = extent(city)
+    town_rows: dict[str, list[tuple[str, str]]] = {}
+    for tw in towns(city):
+        town_rows.setdefault(tw.adcode, []).append((tw.code, tw.name))
+    return emergency.EmergencyContext(
+        city_name=division_name(city) or city, districts=[(d.adcode, d.name) for d in districts(city)],
+        towns=town_rows, feeds=[(code, feeds[code].name) for code in emergency.FEEDS if code in feeds],
+        boundaries=boundaries(city, datum), region=region(city, datum), center=center, bounds=bounds,
+        tiles={"url": settings.tile_url, "subdomains": settings.tile_subdomains,
+               "attribution": settings.tile_attribution, "datum": datum.value, "ok": tiles_ok},
+        categories={c.value: (zh, c.value.replace("_", " ")) for c, zh in CATEGORY_ZH.items()},
+        stale_after_s=3 * settings.snapshot_heartbeat_s, reload_h=settings.wall_reload_h, boards=tuple(BOARDS),
+    )
+
+
+CONTEXTS = {"wall": wall_context, "board/emergency": emergency_context}
 
 
 def sla_rows(policies: Policies) -> list[dict[str, Any]]:
@@ -109,30 +133,60 @@ def create_app(settings: Settings) -> dash.Dash:
         dcc.Location(id="url", refresh=False), html.Div(id="page", className="page")])
     _pages(app, settings, feeds, probe)
     _routes(app.server, r, keys, feeds, settings, boards, pusher, build)
+    _acks(app.server, r, keys, settings)
     # Dash registers its script paths when it first serves the index; a gunicorn worker that has not
     # yet would refuse the scripts of a page another worker served
     app.server.test_client().get("/wall")
     return app
 
 
+def _acks(server: Any, r: redis.Redis, keys: Keys, settings: Settings) -> None:
+    clock = Clock.from_settings(settings)
+
+    @server.route("/api/alerts/ack", methods=["POST"])
+    def ack() -> Any:
+        """Acknowledge alert items: {"keys": [...], "who": "...", "comment": "...", "scope": "city"}."""
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return _json({"error": "body: expected a JSON object"}, 400)
+        scope = str(body.get("scope") or "city")
+        raw = r.get(keys.snapshot("emergency", scope))
+        standing = [i["key"] for i in ((orjson.loads(raw).get("alert") or {}).get("items", []) if raw else [])]
+        wanted = body.get("keys")
+        if not isinstance(wanted, list) or not wanted or not all(isinstance(k, str) for k in wanted):
+            return _json({"error": "keys: a non-empty list of alert keys"}, 400)
+        done, refused = [], []
+        for key in wanted[:20]:
+            try:
+                done.append(alerts.acknowledge(r, keys, key, str(body.get("who") or ""), str(body.get("comment") or ""),
+                                               standing=standing, at=clock.now()))
+            except alerts.AckError as exc:
+                refused.append({"key": key, "error": str(exc)})
+        return _json({"acknowledged": done, "refused": refused}, 200 if done or not refused else 400)
+
+
 def _pages(app: dash.Dash, settings: Settings, feeds: dict[str, Feed], probe: TileProbe) -> None:
-    contexts: dict[bool, wall.WallContext] = {}
+    contexts: dict[tuple[str, bool], Any] = {}  # (board, tiles ok) -> the frame's static context
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
     def page(pathname: str | None, search: str | None) -> Any:
-        board = (pathname or "/").strip("/").split("/")[0] or "wall"
+        board = (pathname or "/").strip("/") or "wall"
         if board not in BOARDS:
             return html.Div(className="not-found", children=f"404 · {pathname}")
         params = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
         ok = probe.ok()
-        if ok not in contexts:
-            contexts[ok] = wall_context(settings, feeds, ok)
-        return BOARDS[board].layout(contexts[ok], default_lang=settings.ui_lang, **params)
+        if (board, ok) not in contexts:
+            contexts[(board, ok)] = CONTEXTS[board](settings, feeds, ok)
+        return BOARDS[board].layout(contexts[(board, ok)], default_lang=settings.ui_lang, **params)
 
-    app.clientside_callback(ClientsideFunction("pingan", "boot"), Output(wall.IDS.boot, "data"),
-                            Input(wall.IDS.config, "data"))
-    app.clientside_callback(ClientsideFunction("pingan", "scope"), Output("url", "search"),
-                            Input("wall-scope-select", "value"), State("url", "search"), prevent_initial_call=True)
+    for module, select in ((wall, "wall-scope-select"), (emergency, "em-scope-select")):
+        app.clientside_callback(ClientsideFunction("pingan", "boot"), Output(module.IDS.boot, "data"),
+                                Input(module.IDS.config, "data"))
+        app.clientside_callback(ClientsideFunction("pingan", "scope"), Output("url", "search", allow_duplicate=True),
+                                Input(select, "value"), State("url", "search"), prevent_initial_call=True)
+    app.clientside_callback(ClientsideFunction("pingan", "ack"), Output(emergency.IDS.ack_status, "children"),
+                            Input(emergency.IDS.ack_button, "n_clicks"), State(emergency.IDS.ack_who, "value"),
+                            State(emergency.IDS.ack_comment, "value"), prevent_initial_call=True)
 
 
 def _routes(server: Any, r: redis.Redis, keys: Keys, feeds: dict[str, Feed], settings: Settings,
@@ -170,6 +224,10 @@ def _routes(server: Any, r: redis.Redis, keys: Keys, feeds: dict[str, Feed], set
     @server.route("/metrics")
     def metrics() -> Any:
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _json(body: Any, status: int) -> Response:
+    return Response(orjson.dumps(body), status=status, mimetype="application/json")
 
 
 def _guarded(body: Any) -> Any:

@@ -12,6 +12,7 @@ console full of errors) and show the boundaries on a plain background.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -22,7 +23,15 @@ import httpx
 import shapely
 from shapely.geometry import mapping
 
-from feeds.geo import Datum, districts, from_wgs84, geometry_from_wgs84
+from feeds.geo import (
+    Datum,
+    cnmaps_land,
+    districts,
+    from_wgs84,
+    geometry_from_wgs84,
+    geometry_to_wgs84,
+    label_point,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +51,67 @@ def shift(lat: float, lon: float, datum: Datum) -> tuple[float, float]:
     return (lat, lon) if datum is Datum.wgs84 else from_wgs84(lat, lon, datum)
 
 
+def shift_emergency(snap: dict[str, Any], datum: Datum) -> dict[str, Any]:
+    """An emergency snapshot with every position it draws (track, forecast, landfalls, gauges,
+    closures, vessels) in ``datum`` (changed in place and returned)."""
+    def rows(items: Any, lat: int, lon: int) -> None:
+        for p in items or []:
+            if p[lat] is not None and p[lon] is not None:
+                p[lat], p[lon] = shift(p[lat], p[lon], datum)
+
+    def dicts(items: Any) -> None:
+        for p in items or []:
+            if p.get("lat") is not None and p.get("lon") is not None:
+                p["lat"], p["lon"] = shift(p["lat"], p["lon"], datum)
+
+    st = snap.get("storm")
+    if st:
+        dicts([st["latest"]])
+        rows(st.get("track"), 1, 2)
+        rows(st.get("forecast"), 1, 2)
+        rows(st.get("landfall"), 1, 2)
+        rows(st.get("path"), 1, 2)
+    dicts((snap.get("gauges") or {}).get("items"))
+    dicts((snap.get("closures") or {}).get("items"))
+    rows((snap.get("boats") or {}).get("positions"), 0, 1)
+    return snap
+
+
 @cache
 def boundaries(city: str, datum: Datum) -> dict[str, Any]:
     """The city's districts as a GeoJSON FeatureCollection in ``datum`` (simplified for drawing)."""
     feats = []
     for d in districts(city):
         geom = geometry_from_wgs84(d.geometry.simplify(SIMPLIFY_DEG, preserve_topology=True), datum)
-        main = max(getattr(d.geometry, "geoms", [d.geometry]), key=lambda g: g.area)  # mainland, not islands
-        c = main.representative_point()
-        lat, lon = shift(c.y, c.x, datum)
+        lat, lon = shift(*label_point(d), datum)
         feats.append({"type": "Feature", "id": d.adcode,
                       "properties": {"adcode": d.adcode, "name": d.name, "label": [round(lat, 5), round(lon, 5)]},
                       "geometry": _rounded(mapping(geom))})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+REGION_DEG = 6.0  # provinces within this of the city are drawn: the coast a storm comes from
+REGION_SIMPLIFY_DEG = 0.03  # ~3 km, at the zoom a storm is watched from
+
+
+@cache
+def region(city: str, datum: Datum) -> dict[str, Any]:
+    """The provinces around the city (GeoJSON, simplified): with no tiles, the coastline and the
+    neighbours a storm crosses are still on the map."""
+    (clat, clon), _ = extent(city)
+    feats = []
+    for path in sorted(cnmaps_land().glob("*0000.geojson")):
+        if path.stem == "100000":
+            continue
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))
+        geom = shapely.geometry.shape(raw.get("geometry", raw))
+        minx, miny, maxx, maxy = geom.bounds
+        if maxx < clon - REGION_DEG or minx > clon + REGION_DEG or maxy < clat - REGION_DEG or miny > clat + REGION_DEG:
+            continue
+        wgs = geometry_to_wgs84(geom.simplify(REGION_SIMPLIFY_DEG, preserve_topology=True), Datum.gcj02)
+        shown = geometry_from_wgs84(wgs, datum)
+        feats.append({"type": "Feature", "id": path.stem, "properties": {"adcode": path.stem},
+                      "geometry": _rounded(mapping(shown), 3)})
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -64,12 +122,12 @@ def extent(city: str) -> tuple[tuple[float, float], list[list[float]]]:
     return ((miny + maxy) / 2, (minx + maxx) / 2), [[miny, minx], [maxy, maxx]]
 
 
-def _rounded(geo: Any) -> Any:
+def _rounded(geo: Any, digits: int = 5) -> Any:
     if isinstance(geo, dict):
-        return {k: _rounded(v) for k, v in geo.items()}
+        return {k: _rounded(v, digits) for k, v in geo.items()}
     if isinstance(geo, (list, tuple)):
-        return [_rounded(v) for v in geo]
-    return round(geo, 5) if isinstance(geo, float) else geo
+        return [_rounded(v, digits) for v in geo]
+    return round(geo, digits) if isinstance(geo, float) else geo
 
 
 class TileProbe:

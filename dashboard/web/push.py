@@ -22,7 +22,7 @@ from typing import Any, cast
 import orjson
 import redis
 
-from dashboard.web.mapconf import shift
+from dashboard.web.mapconf import shift, shift_emergency
 from feeds.geo import Datum
 from feeds.keys import Keys
 
@@ -86,7 +86,7 @@ class Pusher:
                 if not got:
                     yield message("ping", orjson.dumps({"t": int(time.time() * 1000)}))
                     continue
-                pos, out = self.changes(got, logs, pos)
+                pos, out = self.changes(got, logs, pos, board)
                 yield from out
         finally:
             self.r.hdel(self.keys.screens, screen)
@@ -111,10 +111,11 @@ class Pusher:
                 body = self._map_entry(full)
                 out.append(message("mapfull", body, Position(wall, map_id)))
         if newest:
-            out.append(message("snapshot", newest[0][1][b"s"], Position(wall, map_id)))
+            out.append(message("snapshot", self._snapshot(board, newest[0][1][b"s"]), Position(wall, map_id)))
         return Position(wall, map_id), out
 
-    def changes(self, got: Any, logs: tuple[str, str], pos: Position) -> tuple[Position, list[bytes]]:
+    def changes(self, got: Any, logs: tuple[str, str], pos: Position,
+                board: str = "wall") -> tuple[Position, list[bytes]]:
         """SSE messages for what one XREAD returned: every map change, then the newest snapshot."""
         out: list[bytes] = []
         snapshot = None
@@ -128,7 +129,7 @@ class Pusher:
                 wall, snapshot = _s(entries[-1][0]), entries[-1][1][b"s"]
         pos = Position(wall, map_id)
         if snapshot is not None:
-            out.append(message("snapshot", snapshot, pos))
+            out.append(message("snapshot", self._snapshot(board, snapshot), pos))
         return pos, out
 
     def _map_entry(self, raw: bytes) -> bytes:
@@ -139,6 +140,12 @@ class Pusher:
         for m in [*entry.get("markers", []), *entry.get("up", [])]:
             m["lat"], m["lon"] = shift(m["lat"], m["lon"], self.datum)
         return orjson.dumps(entry)
+
+    def _snapshot(self, board: str, raw: bytes) -> bytes:
+        """A board snapshot as sent: the emergency board's positions shifted into the tiles' datum."""
+        if self.datum is Datum.wgs84 or board != "emergency":
+            return raw
+        return orjson.dumps(shift_emergency(orjson.loads(raw), self.datum))
 
     def _seen(self, screen: str, board: str, scope: str) -> None:
         now = int(time.time() * 1000)

@@ -15,6 +15,7 @@ import redis
 from dashboard.live import alerts
 from dashboard.live.emergency import EmergencyStore, fold_ops
 from dashboard.live.emergency_board import EmergencyBoard, Geo, active_warnings, compose, response
+from dashboard.live.rebuild import rebuild
 from dashboard.live.sla import Policies
 from dashboard.live.store import LiveStore
 from dashboard.live.stormpath import approach, destination, expected_path, km
@@ -276,3 +277,25 @@ def test_compose_is_stable_json(r, keys, sim_events):
     snap = compose(tables, "city", T0 + 18 * HOUR, GEO, {"by_category": []})
     assert orjson.loads(orjson.dumps(snap)) == snap
     assert len(orjson.dumps(snap)) < 200_000, "pushed every second to every wall"
+
+
+def test_rebuild_compares_and_repairs_the_emergency_picture(r, keys, sim_events):
+    settings = Settings(redis_url=REDIS_URL, key_prefix=keys.prefix)
+    _store(r, keys).apply(sim_events, now=T0)
+    pipe = r.pipeline(transaction=False)
+    for ev in sim_events:
+        pipe.xadd(keys.stream(ev["source"]), {"id": ev["event_id"], "e": orjson.dumps(ev)})
+    pipe.execute()
+    feeds = sorted({e["source"] for e in sim_events})
+    alerts.acknowledge(r, keys, "warn:qx:anything", "张三")  # people's acknowledgements are not replayed
+    rep = rebuild(r, keys, feeds, settings, Policies.load(), now=T0)
+    assert rep["differences"] == 0, rep["report"]["emergency"]
+    some_gauge = next(iter(_tables(r, keys)["gauge"]))
+    r.hdel(keys.em("gauge"), some_gauge)
+    r.zadd(keys.em_levels, {b'{"lvl":"I"}': T0})
+    rep = rebuild(r, keys, feeds, settings, Policies.load(), now=T0)
+    em = rep["report"]["emergency"]
+    assert (em["missing"], em["extra"]) == (1, 1)
+    rebuild(r, keys, feeds, settings, Policies.load(), apply=True, now=T0)
+    assert rebuild(r, keys, feeds, settings, Policies.load(), now=T0)["differences"] == 0
+    assert r.hexists(keys.em_acks, "warn:qx:anything"), "apply leaves the acknowledgements alone"

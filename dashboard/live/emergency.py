@@ -226,6 +226,58 @@ def grid_inventory(events: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return out
 
 
+def replay(events: Iterable[Mapping[str, Any]], keys: Keys, now: float) -> dict[str, dict[str, bytes]]:
+    """The emergency picture's keys as a from-scratch replay of ``events`` computes them (what the
+    workers keep, pruned as they prune): key -> field -> stored value (a hash field as stored, a
+    sorted-set member -> its score as text)."""
+    puts: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}
+    logs: dict[str, dict[bytes, float]] = {}
+    events = list(events)
+    for ev in events:
+        if ev.get("kind") == "case":
+            continue
+        for op in fold_ops(ev, keys):
+            if isinstance(op, Put):
+                cur = puts.setdefault(op.key, {}).get(op.field)
+                if cur is None or op.version > cur[0]:
+                    puts[op.key][op.field] = (op.version, op.value)
+            else:
+                logs.setdefault(op.key, {})[orjson.dumps(op.value, option=orjson.OPT_SORT_KEYS)] = op.score
+    out: dict[str, dict[str, bytes]] = {}
+    tables = {keys.em(t): t for t in TABLES}
+    kept = {key: {f: (v, rec) for f, (v, rec) in fields.items()
+                  if key not in tables or _over_since(tables[key], rec, now) <= KEEP_OVER_S[tables[key]]}
+            for key, fields in puts.items()}
+    gone = puts.get(keys.em("storm"), {}).keys() - kept.get(keys.em("storm"), {}).keys()
+    for s in gone:  # a pruned storm's track goes with it
+        kept.pop(keys.em_track(s), None)
+    for key, fields in kept.items():
+        out[key] = {f: v.encode() + b"\n" + orjson.dumps(rec) for f, (v, rec) in fields.items()}
+    for key, members in logs.items():
+        out[key] = {m.decode(): str(float(score)).encode() for m, score in members.items()
+                    if score >= now - KEEP_LEVELS_S}
+    grids = grid_inventory(events)
+    if grids:
+        out[keys.em_grids] = {g: town.encode() for g, town in grids.items()}
+    return {k: v for k, v in out.items() if v}
+
+
+def read_raw(r: redis.Redis, keys: Keys) -> dict[str, dict[str, bytes]]:
+    """The emergency picture's keys as stored, in the shape :func:`replay` gives."""
+    out: dict[str, dict[str, bytes]] = {}
+    for raw_key in r.scan_iter(match=f"{keys.live}:em:*", count=5000):
+        key = _s(raw_key)
+        if key == keys.em_acks:
+            continue  # people's acknowledgements are not in the streams
+        if key == keys.em_levels:
+            members: Any = r.zrange(key, 0, -1, withscores=True)
+            out[key] = {_s(m): str(float(sc)).encode() for m, sc in members}
+        else:
+            fields: Any = r.hgetall(key)
+            out[key] = {_s(f): bytes(v) for f, v in fields.items()}
+    return {k: v for k, v in out.items() if v}
+
+
 # --- Redis ------------------------------------------------------------------------------------
 
 class EmergencyStore:

@@ -2,7 +2,8 @@
 
 The replay folds every retained event into case states in memory, links reports of one incident,
 derives every case's contributions with the same code the workers use, and compares the result
-with what the workers keep in Redis: case states, counters, SLA clocks and map markers. With
+with what the workers keep in Redis: case states, counters, SLA clocks, map markers and the
+emergency picture (acknowledgements are people's, not the streams', and are left alone). With
 ``apply`` it replaces the live state with the recomputed one (after a policy change; stop the
 live workers first). Run the comparison while the workers are idle for an exact answer, and on
 the workers' clock (the same ``clock_origin`` and ``clock_speed`` settings): which buckets are
@@ -19,6 +20,7 @@ from typing import Any
 import orjson
 import redis
 
+from dashboard.live import emergency
 from dashboard.live.sla import Policies
 from dashboard.live.state import (
     Deriver,
@@ -49,6 +51,7 @@ class Model:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # key -> field -> n
     clocks: dict[str, dict[str, float]] = field(default_factory=dict)  # due/warn key -> member -> score
     markers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    emergency: dict[str, dict[str, bytes]] = field(default_factory=dict)  # key -> field -> stored value
     events: int = 0
 
 
@@ -56,11 +59,15 @@ def replay(r: redis.Redis, keys: Keys, feeds: Iterable[str], settings: Settings,
            now: float | None = None) -> Model:
     now = Clock.from_settings(settings).now() if now is None else now
     model = Model()
+    others: list[dict[str, Any]] = []
     for code in feeds:
         for ev in _events(r, keys.stream(code)):
             model.events += 1
             if ev.get("kind") == "case":
                 model.states[ev["case_id"]] = fold(model.states.get(ev["case_id"]), ev)
+            if ev.get("location", {}).get("grid") or ev.get("kind") != "case":
+                others.append(ev)  # the emergency picture: non-case events, and the grids cases name
+    model.emergency = emergency.replay(others, keys, now)
     _link_all(model.states, settings)
     deriver = Deriver(policies, keys)
     horizon = Horizon.at(now)
@@ -142,6 +149,7 @@ def read_live(r: redis.Redis, keys: Keys, now: float) -> Model:
             model.clocks[key] = z
     markers: Any = r.hgetall(keys.markers)
     model.markers = {k.decode(): orjson.loads(v) for k, v in markers.items()}
+    model.emergency = emergency.read_raw(r, keys)
     return model
 
 
@@ -158,6 +166,7 @@ def compare(expected: Model, actual: Model) -> dict[str, Any]:
     report["counters"] = _diff_maps(_flat(expected.counts), _flat(actual.counts))
     report["clocks"] = _diff_maps(_flat(expected.clocks), _flat(actual.clocks))
     report["markers"] = _diff_maps(expected.markers, actual.markers)
+    report["emergency"] = _diff_maps(_flat(expected.emergency), _flat(actual.emergency))
     return report
 
 
@@ -223,5 +232,12 @@ def write_model(r: redis.Redis, keys: Keys, model: Model, settings: Settings, po
         pipe.sadd(keys.clock_keys, *names)
     for cid, m in model.markers.items():
         pipe.hset(keys.markers, cid, orjson.dumps(m))
+    for key in [k for k in _scan(r, f"{keys.live}:em:*") if k != keys.em_acks]:
+        pipe.delete(key)
+    for key, stored in model.emergency.items():
+        if key == keys.em_levels:
+            pipe.zadd(key, {m: float(v) for m, v in stored.items()})
+        else:
+            pipe.hset(key, mapping=dict(stored.items()))
     pipe.incr(keys.version)
     pipe.execute()

@@ -37,7 +37,7 @@ class Stack:
     """A simulator process plus any number of ingest processes sharing one key prefix."""
 
     def __init__(self, tmp: Path, prefix: str, speed: float = 60, seed: int = 5, backfill_h: float = 0.5,
-                 **env: str) -> None:
+                 sim_args: tuple[str, ...] = (), **env: str) -> None:
         self.port = free_port()
         self.tmp = tmp
         self.data_dir = tmp / "var"
@@ -53,7 +53,8 @@ class Stack:
         self.feeds = load_feeds(self.settings)
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10)
         self.sim = self._spawn("simulate", "--port", str(self.port), "--speed", str(speed), "--seed", str(seed),
-                               "--backfill-h", str(backfill_h), "--data-dir", str(self.data_dir), log="sim")
+                               "--backfill-h", str(backfill_h), "--data-dir", str(self.data_dir), *sim_args,
+                               log="sim")
         wait_until(self._sim_up, 30, what="simulator")
         self.ingests: list[subprocess.Popen[bytes]] = []
 

@@ -66,20 +66,22 @@ class EmergencyBoard:
     def build_all(self, scopes: Iterable[str], now: float | None = None,
                   feeds: list[dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
         now = self.clock.now() if now is None else now
+        scopes = list(scopes)
         tables = self.store.read()
         version = int(self.r.get(self.keys.version) or 0)
         newest: list[tuple[bytes, float]] = self.r.zrange(self.keys.newest, 0, -1, withscores=True)  # type: ignore[assignment]
         data_as_of = int(max((s for _, s in newest), default=0)) or None
+        incidents = self._incidents(tables, scopes, now)
         out = {}
         for scope in scopes:
-            snap = compose(tables, scope, now, self.geo, self._incidents(tables, scope, now))
+            snap = compose(tables, scope, now, self.geo, incidents[scope])
             snap.update(version=version, clock=self.clock.describe(), data_as_of=data_as_of, feeds=feeds or [])
             out[scope] = snap
         return out
 
-    def _incidents(self, tables: Mapping[str, Any], scope: str, now: float) -> dict[str, Any]:
+    def _incidents(self, tables: Mapping[str, Any], scopes: list[str], now: float) -> dict[str, dict[str, Any]]:
         """Cases received in the event window (since the response began; the last day without one),
-        by category, from the hourly counters."""
+        by category, for every scope, from the hourly counters (two sums inside Redis)."""
         resp = response(tables["levels"], now)
         if resp and (resp["active"] or now - resp["since"] < WINDOW_AFTER_S):
             start, end, episode = resp["episode_start"], now if resp["active"] else resp["since"], True
@@ -87,16 +89,21 @@ class EmergencyBoard:
             start, end, episode = now - 24 * 3600, now, False
         first_hour = max(int(start // 3600), int(now // 3600) - WINDOW_HOURS_MAX + 1)
         hours = range(first_hour, int(end // 3600) + 1)
-        dim, prefix = ("category", "") if scope == "city" else ("dcat", f"{scope}/")
-        flat = self._sum(keys=[self.keys.agg("h", hour_bucket(h), dim) for h in hours], args=[prefix]) if hours else []
-        counts: Counter[str] = Counter()
-        for i in range(0, len(flat), 2):
-            value, _, metric = bytes(flat[i]).decode().rpartition("|")
-            if metric == "recv":
-                counts[value.removeprefix(prefix)] += int(flat[i + 1])
-        rows = [{"cat": c, "name": category_name(c), "n": n} for c, n in counts.most_common() if n > 0]
-        return {"from": first_hour * 3600, "to": int(end), "episode": episode, "total": sum(counts.values()),
-                "by_category": rows}
+        counts: dict[str, Counter[str]] = {scope: Counter() for scope in scopes}
+        for dim in ("category", "dcat"):
+            flat = self._sum(keys=[self.keys.agg("h", hour_bucket(h), dim) for h in hours], args=[""]) if hours else []
+            for i in range(0, len(flat), 2):
+                value, _, metric = bytes(flat[i]).decode().rpartition("|")
+                if metric != "recv":
+                    continue
+                scope, _, cat = value.rpartition("/") if dim == "dcat" else ("city", "", value)
+                if scope in counts:
+                    counts[scope][cat] += int(flat[i + 1])
+        def rows(c: Counter[str]) -> list[dict[str, Any]]:
+            return [{"cat": k, "name": category_name(k), "n": n} for k, n in c.most_common() if n > 0]
+
+        return {scope: {"from": first_hour * 3600, "to": int(end), "episode": episode, "total": sum(c.values()),
+                        "by_category": rows(c)} for scope, c in counts.items()}
 
 
 # --- composing one scope (pure) ------------------------------------------------------------------

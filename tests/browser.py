@@ -1,0 +1,94 @@
+"""What the browser tests share: Debian's Chromium driven by Playwright, `pingan web` as a real
+gunicorn process group, and a page wrapper that records console errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from feeds.redis_server import free_port
+from tests.conftest import REPO
+from tests.e2e import Stack, wait_until
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--js-flags=--expose-gc"]
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+class Web:
+    """`pingan web` as a real gunicorn process group on a free port."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack, self.port, self.proc = stack, free_port(), None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        out = open(self.stack.tmp / "web.log", "ab")  # noqa: SIM115 - owned by the process
+        self.proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "web", "--port", str(self.port),
+                                      "--workers", "2"], env=self.stack.env, cwd=REPO, stdout=out,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        wait_until(self.up, 40, what="the web server")
+
+    def up(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code in (200, 503)
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+def require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"browser tests need Debian's Chromium at {CHROMIUM} (.ci/run installs it)")
+
+
+def chromium() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    def __init__(self, browser: Any, url: str, width: int = 1920, height: int = 1080) -> None:
+        self.errors: list[str] = []
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e} {e.stack}"))
+        self.page.goto(url)
+
+    def js(self, expr: str, arg: Any = None) -> Any:
+        return self.page.evaluate(expr, arg)
+
+    def text(self, element_id: str) -> str:
+        return str(self.js("id => (document.getElementById(id) || {}).textContent || ''", element_id))
+
+    def number(self, element_id: str) -> float | None:
+        raw = self.text(element_id).replace(",", "").replace("%", "").strip()
+        try:
+            return float(raw)
+        except ValueError:
+            return None
+
+    def snapshots(self) -> int:
+        return int(self.js("(() => { const p = window.pingan && pingan.page && pingan.page(); "
+                           "return p && p.snap ? p.snapAt : 0; })()"))
+
+    def close(self) -> None:
+        self.page.close()
+
+

@@ -467,3 +467,21 @@ def test_ordinary_warnings_are_mostly_blue_and_yellow_red_rare(tmp_path: Path) -
     assert 0.02 < peaks[2] / total < 0.2
     assert 0 < peaks[3] / total < 0.05
 
+
+# -- the command line --------------------------------------------------------------------------------
+def test_the_scenario_flags_reach_the_demos_simulator(tracks: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from dashboard.cli import _scenario_args, build_parser
+    from feeds import demo
+
+    track = tracks / "cma_bst/CH2018BST.txt"
+    a = build_parser().parse_args(["demo", "--scenario", "typhoon", "--track", str(track), "--storm", "1822"])
+    assert a.speed is None and demo.SCENARIO_SPEED == 600  # a scenario demo runs at 600x unless told
+    assert _scenario_args(a) == ["--scenario", "typhoon", "--lead-h", "48.0", "--track", str(track.resolve()),
+                                 "--storm", "1822"]
+    sim = build_parser().parse_args(["simulate", *_scenario_args(a), "--port", "0"])
+    assert (sim.scenario, sim.track, sim.storm, sim.lead_h) == ("typhoon", str(track.resolve()), "1822", 48.0)
+    for bad in (["simulate", "--track", str(track)], ["demo", "--scenario", "typhoon", "--track", "/nope.txt"]):
+        with pytest.raises(SystemExit):
+            _scenario_args(build_parser().parse_args(bad))
+    demo._banner("redis://x", False, 8060, 8050, 600, 0.0)
+    assert "http://127.0.0.1:8050/board/emergency" in capsys.readouterr().out

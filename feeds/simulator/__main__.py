@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from feeds.simulator.scenario import DEFAULT_LEAD_H, KINDS, Scenario
 from feeds.simulator.server import serve
 from feeds.simulator.traffic import DEFAULT_VOLUMES
 
@@ -24,13 +25,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--volume", action="append", default=[], metavar="FEED=N",
                    help=f"cases per day for a feed (defaults: {DEFAULT_VOLUMES})")
     p.add_argument("--fault", action="append", default=[], metavar="FEED=MODE")
+    p.add_argument("--scenario", choices=KINDS, help="a world built around one event (see feeds/simulator/scenario.py)")
+    p.add_argument("--track", type=Path, help="typhoon: replay this track (CHyyyyBST.txt or real-time JSON)")
+    p.add_argument("--storm", help="typhoon: the storm of the track file (1822, 201822, Mangkhut …)")
+    p.add_argument("--lead-h", type=float, default=DEFAULT_LEAD_H, help="typhoon: hours from start to closest approach")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     volumes = {k: float(v) for k, v in (x.split("=", 1) for x in args.volume)}
     faults = dict(x.split("=", 1) for x in args.fault)
     serve(args.host, args.port, seed=args.seed, speed=args.speed, data_dir=args.data_dir, city=args.city,
           volumes=volumes or None, backfill_h=args.backfill_h, faults=faults or None,
-          clock_origin=args.clock_origin)
+          clock_origin=args.clock_origin,
+          scenario=Scenario(args.scenario, args.track, args.storm, args.lead_h) if args.scenario else None)
 
 
 if __name__ == "__main__":

@@ -54,12 +54,15 @@ class Case:
         return out
 
 
-def make_case(feed: str, seq: int, created: datetime, seed: int, city: CityGeo) -> Case:
+def make_case(feed: str, seq: int, created: datetime, seed: int, city: CityGeo,
+              types: tuple[CaseType, ...] | None = None, adcode: str | None = None) -> Case:
+    """A new case; ``types`` and ``adcode`` narrow what and where (a storm's cases)."""
     no = ID_FORMATS[feed].format(d=created.strftime("%Y%m%d"), n=seq)
     rng = random.Random(f"{seed}:{feed}:case:{no}")
-    ctype = rng.choices(TYPES[feed], [t.weight for t in TYPES[feed]])[0]
+    kinds = types or TYPES[feed]
+    ctype = rng.choices(kinds, [t.weight for t in kinds])[0]
     priority = rng.choices((1, 2, 3, 4), PRIORITY_WEIGHTS)[0]
-    place = city.place(rng)
+    place = city.place(rng, adcode)
     person = fake_person(rng, place.adcode)
     text = ctype.text.format(addr=place.address)
     if rng.random() < CONTACT_IN_TEXT_P:

@@ -19,6 +19,7 @@ from feeds.simulator.geography import CityGeo
 from feeds.simulator.model import CaseVersion, Model
 from feeds.simulator.registry import FeedInfo, load_feeds
 from feeds.simulator.render import Renderer, b64
+from feeds.simulator.scenario import Placed, Scenario, place
 from feeds.simulator.store import RETENTION_H, Store
 from feeds.simulator.writers import DropFolder, ExchangeTable
 
@@ -33,7 +34,8 @@ class Simulator:
     def __init__(self, *, seed: int = 1, speed: float = 1.0, start: datetime | None = None,
                  data_dir: Path = Path("var"), city: str = "440700", volumes: dict[str, float] | None = None,
                  backfill_h: float = 2.0, faults: dict[str, str] | None = None, slow_s: float = SLOW_S,
-                 registry: Path | None = None, clock_origin: float | None = None) -> None:
+                 registry: Path | None = None, clock_origin: float | None = None,
+                 scenario: Scenario | None = None) -> None:
         self.lock = threading.RLock()
         self.seed, self.speed, self.slow_s = seed, speed, slow_s
         if start is None and clock_origin is not None:  # the run's shared clock starts at its origin
@@ -44,7 +46,9 @@ class Simulator:
         self.store = Store(self.feeds)
         self.renderer = Renderer(self.feeds, self.city)
         anchor = self.start - timedelta(hours=backfill_h)
-        self.model = Model(seed, self.city, anchor, self.store, volumes)
+        self.scenario: Placed | None = None if scenario is None else place(scenario, seed, self.city, self.start)
+        self.model = Model(seed, self.city, anchor, self.store, volumes,
+                           self.scenario.storm if self.scenario else None)
         self.modes = {f: "ok" for f in self.feeds}
         self.paused = False
         self.data_dir = Path(data_dir)
@@ -168,6 +172,7 @@ class Simulator:
                 "sim_time": clock.iso(self.now), "speed": self.speed, "seed": self.seed,
                 "city": self.city.city, "paused": self.paused, "start": clock.iso(self.start),
                 "shared_clock": self.clock.shared,
+                "scenario": self.scenario.status() if self.scenario else None,
                 "feeds": {f: {"mode": self.modes[f], "adapter": info.adapter,
                               "records": len(self.store.logs[f].entries), "total": self.store.logs[f].total,
                               "served": self._served_count(f)}

@@ -1,9 +1,11 @@
 """The simulated world, advanced in segments that never cross a half-hour block boundary.
 
-Per segment (a, b]: new cases of each case feed arrive (drawn per block), every pending version
-up to b is emitted in time order, then the scheduled streams (warnings, storm fixes, response
-checks, gauge readings, vessel positions, mobilisation reports) emit what falls in (a, b].
-Everything is a function of the seed and the simulated times, never of the wall clock.
+Per segment (a, b]: new cases of each case feed arrive (drawn per block; a storm's extra cases
+among them), every pending version up to b is emitted in time order, then the scheduled streams
+(warnings, storm fixes, response checks, command actions, mobilisation reports, gauge readings,
+vessel positions) emit what falls in (a, b]. A command action planned at a level change is
+emitted after every check at or before its time. Everything is a function of the seed and the
+simulated times, never of the wall clock.
 """
 
 from __future__ import annotations
@@ -11,24 +13,27 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from feeds.simulator import clock
+from feeds.simulator import clock, stormgen
 from feeds.simulator import emergency as em
 from feeds.simulator.cases import Case, make_case
+from feeds.simulator.duty import Duty
 from feeds.simulator.emergency import Emergency
 from feeds.simulator.geography import CityGeo
 from feeds.simulator.hydro import REPORT_EVERY as GAUGE_EVERY
 from feeds.simulator.hydro import Gauges
 from feeds.simulator.lifecycle import PROFILES
+from feeds.simulator.mobilise import REPORT_EVERY as MOBILISE_EVERY
+from feeds.simulator.mobilise import Mobiliser
+from feeds.simulator.signals import Signals
 from feeds.simulator.store import Store
 from feeds.simulator.storm import Storm, StormTrack
+from feeds.simulator.surge import STORM_TYPES, Surge
 from feeds.simulator.traffic import DEFAULT_VOLUMES, block_offsets, expected, filler_offset
 from feeds.simulator.vessels import REPORT_EVERY as VESSEL_EVERY
 from feeds.simulator.vessels import Fleet
 from feeds.simulator.weather import Weather
-
-STORM_RAIN_KM = 350.0  # rain bands reach this far from the storm centre
-STORM_RAIN_MM_H = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,35 +49,39 @@ class StormFix:
 
 
 class Model:
+    """``first_storm``: the scenario's storm; without one, a distant storm is already on its way."""
+
     def __init__(self, seed: int, city: CityGeo, anchor: datetime, store: Store,
-                 volumes: dict[str, float] | None = None) -> None:
+                 volumes: dict[str, float] | None = None, first_storm: Storm | None = None) -> None:
         self.seed, self.city, self.store, self.now = seed, city, store, anchor
         self.volumes = {**DEFAULT_VOLUMES, **(volumes or {})}
         self.case_feeds = [f for f in self.volumes if f in PROFILES and f in store.logs]
-        self.storms = StormTrack(seed, city, anchor)
-        self.weather = Weather(seed, city, anchor, self.storms.near)
-        self.emergency = Emergency(seed, city, self.weather, self.storms)
-        self.gauges = Gauges(seed, city, self._rain_at)
+        first = first_storm or stormgen.distant(seed, city, 0, anchor, under_way=True)
+        self.storms = StormTrack(first, lambda k, start: stormgen.distant(seed, city, k, start))
+        self.weather = Weather(seed, city, anchor, Signals(seed, city, self.storms))
+        self.emergency = Emergency(city, self.weather)
+        self.mobiliser = Mobiliser(seed, city, self.emergency)
+        self.duty = Duty(seed, city, self.emergency)
+        self.surge = Surge(seed, city, self.emergency, self.volumes)
+        self.gauges = Gauges(seed, city, self.weather.rain_mm_h)
         self.fleet = Fleet(seed, city, self.emergency.shelter_since)
-        self.emergency.boats = self.fleet.counts
+        self.mobiliser.boats = self.fleet.counts
         self._heaps: dict[str, list[tuple[datetime, int, Case]]] = {f: [] for f in self.case_feeds}
-        self._arrivals: dict[str, list[datetime]] = {f: [] for f in self.case_feeds}
+        self._arrivals: dict[str, list[tuple[datetime, bool]]] = {f: [] for f in self.case_feeds}
         self._block: dict[str, int] = {}
         self._day: dict[str, tuple[str, int]] = {}
         self._tie = 0
         self._emit_storm_history(anchor)
 
-    def _rain_at(self, adcode: str, t: datetime) -> float:
-        rain = self.weather.rain_mm_h(adcode, t)
-        km = self.storms.near(t, STORM_RAIN_KM)
-        return rain + (0.0 if km is None else STORM_RAIN_MM_H * (1 - km / STORM_RAIN_KM))
-
     def _emit_storm_history(self, anchor: datetime) -> None:
-        """The first storm formed before the simulation began; its past fixes are on record."""
+        """The first storm formed before the simulation began: its past fixes are on record, and
+        so are the warnings it had brought that are still in force."""
         storm = self.storms.storms[0]
         for j, fix in enumerate(storm.fixes):
             if fix.time <= anchor:
                 self.store.add("tf", fix.time, f"{storm.tfbh}:{fix.time:%Y%m%d%H%M}", StormFix(storm, j))
+        for m in self.weather.signals.history(anchor):
+            self.store.add("qx", m.sent, m.identifier, m)
 
     def advance_to(self, t: datetime) -> None:
         while self.now < t:
@@ -91,22 +100,28 @@ class Model:
         if self._block.get(feed) != index:
             self._block[feed] = index
             self._arrivals[feed] = self._draw_block(feed, index, a)
-        due = [t for t in self._arrivals[feed] if a < t <= b]
-        for created in due:
-            case = make_case(feed, self._next_seq(feed, created), created, self.seed, self.city)
+        for created, storm in [x for x in self._arrivals[feed] if a < x[0] <= b]:
+            seq = self._next_seq(feed, created)
+            if storm:
+                where = self.surge.district(feed, f"{created.isoformat()}:{seq}", created)
+                case = make_case(feed, seq, created, self.seed, self.city, STORM_TYPES[feed], where)
+            else:
+                case = make_case(feed, seq, created, self.seed, self.city)
             self._push(feed, case)
 
-    def _draw_block(self, feed: str, index: int, a: datetime) -> list[datetime]:
+    def _draw_block(self, feed: str, index: int, a: datetime) -> list[tuple[datetime, bool]]:
+        """The block's arrivals (time, whether a storm brought it), ordered by time."""
         start, end = clock.block_bounds(index)
         volume = self.volumes[feed]
-        times = [start + timedelta(seconds=s) for s in block_offsets(self.seed, feed, index,
-                                                                     expected(feed, volume, start))]
-        times = [t for t in times if t > a]
+        times = [(start + timedelta(seconds=s), False)
+                 for s in block_offsets(self.seed, feed, index, expected(feed, volume, start))]
+        times += [(start + timedelta(seconds=s), True) for s in self.surge.offsets(feed, index, start)]
+        times = sorted(t for t in times if t[0] > a)
         heap = self._heaps[feed]
         if not times and volume > 0 and not (heap and heap[0][0] <= end):
             # nothing would happen in this half hour: one forced arrival keeps the cadence
             offset = timedelta(seconds=filler_offset(self.seed, feed, index))
-            times = [max(a + timedelta(seconds=1), start + offset)]
+            times = [(max(a + timedelta(seconds=1), start + offset), False)]
         return times
 
     def _next_seq(self, feed: str, created: datetime) -> int:
@@ -134,12 +149,15 @@ class Model:
             self.store.add("qx", m.sent, m.identifier, m)
         self._storm_fixes(a, b)
         for mark in _marks(a, b, em.CHECK_EVERY):
+            self._actions(self.duty.due(mark, before=True))
             resp = self.emergency.check(mark)
             if resp is not None:
                 self.store.add("yj", mark, resp.case, resp)
-            if (mark - clock.EPOCH) % em.REPORT_EVERY == timedelta(0):
-                for mob in self.emergency.mobilisation(mark):
+                self.duty.plan(resp)
+            if (mark - clock.EPOCH) % MOBILISE_EVERY == timedelta(0):
+                for mob in self.mobiliser.reports(mark):
                     self.store.add("yj", mark, mob.case, mob)
+        self._actions(self.duty.due(b))
         for mark in _marks(a, b, GAUGE_EVERY):
             for r in self.gauges.readings(mark):
                 self.store.add("sw", mark, r.station.code, r)
@@ -147,17 +165,20 @@ class Model:
             for f in self.fleet.fixes(mark):
                 self.store.add("hs", mark, f.vessel.mmsi, f)
 
+    def _actions(self, facts: list[Any]) -> None:
+        for fact in facts:
+            self.store.add("yj", fact.time, fact.case, fact)
+
     def _storm_fixes(self, a: datetime, b: datetime) -> None:
-        self.storms.active(b)  # make sure every storm up to b exists
-        for storm in self.storms.storms:
+        for storm in self.storms.upto(b):
             for j, fix in enumerate(storm.fixes):
                 if a < fix.time <= b:
                     key = f"{storm.tfbh}:{fix.time:%Y%m%d%H%M}"
                     self.store.add("tf", fix.time, key, StormFix(storm, j))
 
     def prune(self, before: datetime) -> None:
-        self.weather.prune(before)
         self.storms.prune(before)
+        self.weather.prune(before)
         self.emergency.prune(before)
 
 

@@ -8,12 +8,14 @@ from typing import Any
 
 import orjson
 
-from feeds.simulator.emergency import Mobilisation, Response
-from feeds.simulator.formats import cad, cap, open311, readings, tables, typhoon
+from feeds.simulator.duty import CheckIn, Closure, Task
+from feeds.simulator.emergency import Response
+from feeds.simulator.formats import cad, cap, emergency, open311, readings, tables, typhoon
 from feeds.simulator.formats.documents import ENVELOPES, Raw, bare, cad_envelope, dumps
 from feeds.simulator.formats.records import CASE_RECORDS
 from feeds.simulator.geography import CityGeo
 from feeds.simulator.hydro import Reading
+from feeds.simulator.mobilise import Mobilisation
 from feeds.simulator.model import CaseVersion, StormFix
 from feeds.simulator.registry import FeedInfo
 from feeds.simulator.store import Entry
@@ -48,9 +50,15 @@ class Renderer:
         if isinstance(fact, Reading):
             return readings.gauge(fact, info.datum)
         if isinstance(fact, Response):
-            return readings.response(fact, self.city)
+            return emergency.response(fact, self.city)
         if isinstance(fact, Mobilisation):
-            return readings.mobilisation(fact, self.city)
+            return emergency.mobilisation(fact, self.city)
+        if isinstance(fact, CheckIn):
+            return emergency.checkin(fact, self.city, info.datum)
+        if isinstance(fact, Closure):
+            return emergency.closure(fact, self.city, info.datum)
+        if isinstance(fact, Task):
+            return emergency.task(fact, self.city)
         if isinstance(fact, VesselFix):
             return readings.vessel(fact, self.city, info.datum)
         return cap.alert_xml(fact, self.city)

@@ -19,6 +19,7 @@ from feeds.simulator import garbage, serving
 from feeds.simulator.control import control
 from feeds.simulator.engine import Simulator
 from feeds.simulator.formats import open311
+from feeds.simulator.scenario import Scenario, describe
 
 log = logging.getLogger(__name__)
 TICK_S = 0.2  # how often (real seconds) the serving thread advances the model
@@ -140,7 +141,7 @@ def json_feed(feed: str, path: str) -> Response:
 def serve(host: str = "127.0.0.1", port: int = 8060, *, seed: int = 1, speed: float = 1.0,
           data_dir: Path = Path("var"), city: str = "440700", volumes: dict[str, float] | None = None,
           backfill_h: float = 2.0, faults: dict[str, str] | None = None, registry: Path | None = None,
-          clock_origin: float | None = None) -> None:
+          clock_origin: float | None = None, scenario: Scenario | None = None) -> None:
     """Run the simulator until SIGTERM or SIGINT (blocking).
 
     ``clock_origin`` (default: the ``clock_origin`` setting, PINGAN_CLOCK_ORIGIN) puts simulated
@@ -150,7 +151,8 @@ def serve(host: str = "127.0.0.1", port: int = 8060, *, seed: int = 1, speed: fl
     if clock_origin is None:
         clock_origin = _shared_origin(speed)
     sim = Simulator(seed=seed, speed=speed, data_dir=data_dir, city=city, volumes=volumes,
-                    backfill_h=backfill_h, faults=faults, registry=registry, clock_origin=clock_origin)
+                    backfill_h=backfill_h, faults=faults, registry=registry, clock_origin=clock_origin,
+                    scenario=scenario)
     server = make_server(host, port, create_app(sim), threaded=True)
     stop = threading.Event()
     ticker = threading.Thread(target=_tick_loop, args=(sim, stop), name="sim-ticker", daemon=True)
@@ -167,6 +169,8 @@ def serve(host: str = "127.0.0.1", port: int = 8060, *, seed: int = 1, speed: fl
     ticker.start()
     log.info("simulator for %s on http://%s:%s (seed %s, speed %s, data %s%s)", city, host, port, seed, speed,
              data_dir, "" if clock_origin is None else f", shared clock from {clock_origin:.0f}")
+    if sim.scenario is not None:
+        log.info("scenario: %s", describe(sim.scenario.status()))
     try:
         server.serve_forever()
     finally:

@@ -17,6 +17,7 @@ from feeds.simulator.formats.common import (
     position,
     satisfaction,
 )
+from feeds.simulator.surge import STORM_TYPES
 
 # extension `stages`: key -> the lifecycle stages that mark it, first found wins
 STAGE_SOURCES = {"accepted": ("accepted",), "replied": ("replied", "in_progress"),
@@ -94,8 +95,10 @@ def _stages(case: Case, i: int) -> dict[str, str]:
 
 
 def services(feed: str) -> list[dict[str, Any]]:
+    """The service list: ordinary case types and those only a storm brings (surge.py)."""
     return [{"service_code": t.code, "service_name": t.name, "description": t.name, "metadata": False,
-             "type": "realtime", "keywords": t.category, "group": t.category} for t in TYPES[feed]]
+             "type": "realtime", "keywords": t.category, "group": t.category}
+            for t in (*TYPES[feed], *STORM_TYPES.get(feed, ()))]
 
 
 def request_xml(obj: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from feeds.simulator.storm import Fix, Storm
-from feeds.simulator.stormphysics import compass, intensity, radii
+from feeds.simulator.stormphysics import compass, intensity
 
 FORECAST_LEADS_H = (12, 24, 36, 48)
 
@@ -21,23 +21,24 @@ def naive(t: datetime) -> str:
 def storm_object(storm: Storm, upto: datetime, fixes: list[Fix] | None = None) -> dict[str, Any]:
     """The storm as the feed shows it at ``upto`` (or with just the given ``fixes``)."""
     shown = fixes if fixes is not None else storm.fixes_upto(upto)
-    land = storm.landfall
     return {
         "tfbh": storm.tfbh, "ident": storm.tfbh, "name": storm.name, "ename": storm.ename,
         "is_current": 1 if upto < storm.end else 0,
         "begin_time": naive(storm.start), "end_time": naive(shown[-1].time if shown else storm.start),
-        "land": ([{"position": land.position, "land_time": naive(land.time), "lng": land.lon, "lat": land.lat}]
-                 if land and land.time <= upto else []),
+        "land": [{"position": lf.position, "land_time": naive(lf.time), "lng": lf.lon, "lat": lf.lat}
+                 for lf in storm.landfalls if lf.time <= upto],
         "points": [point(storm, f) for f in shown],
     }
 
 
 def point(storm: Storm, f: Fix) -> dict[str, Any]:
+    """One fix; what a replayed file says of itself (grade, pressure, radii …) is printed as given."""
     it = intensity(f.wind)
     return {
-        "time": naive(f.time), "lng": f.lon, "lat": f.lat, "strong": it.grade, "power": it.power,
-        "speed": round(f.wind), "move_dir": compass(f.bearing), "move_speed": f.move_kmh,
-        "pressure": it.pressure, **radii(f.wind, f.over_land), "remark": "",
+        "time": naive(f.time), "lng": f.lon, "lat": f.lat, "strong": f.grade or it.grade,
+        "power": f.power if f.power is not None else it.power, "speed": round(f.wind),
+        "move_dir": f.move_dir or compass(f.bearing), "move_speed": f.move_kmh,
+        "pressure": f.pressure if f.pressure is not None else it.pressure, **f.wind_radii(), "remark": f.remark,
         "forecast": _forecast(storm, f),
     }
 

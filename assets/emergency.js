@@ -10,7 +10,7 @@
   const U = () => NS.util;
 
   const WARN = ["#1d2b45", "#2f7fe8", "#e0c02a", "#f08c00", "#e03131"]; // none, blue … red
-  const COLOUR_ZH = { blue: "蓝色", yellow: "黄色", orange: "橙色", red: "红色" };
+  const COLOUR_ZH = { blue: "蓝", yellow: "黄", orange: "橙", red: "红" }; // a chip: 台风红 (the colour shows it too)
   const COLOUR_EN = { blue: "blue", yellow: "yellow", orange: "orange", red: "red" };
   const COLOUR_RANK = { blue: 1, yellow: 2, orange: 3, red: 4 };
   const ROMAN = { I: "Ⅰ", II: "Ⅱ", III: "Ⅲ", IV: "Ⅳ" };
@@ -465,7 +465,10 @@
       const h = (ctx && ctx.hideout) || {};
       const rank = (h.fill || {})[feature.properties.adcode] || 0;
       const mine = h.scope && h.scope !== "city" && feature.properties.adcode === h.scope;
-      return { color: mine ? "#ffffff" : "#6fb6ff", weight: mine ? 3 : 1.5, opacity: 0.9, fillColor: WARN[rank], fillOpacity: rank ? 0.55 : 0.25 };
+      return {
+        color: mine ? "#ffffff" : "#6fb6ff", weight: mine ? 3 : 1.5, opacity: 0.9, fillColor: WARN[rank], fillOpacity: rank ? 0.55 : 0.25,
+        className: `district d-${feature.properties.adcode}`, // named, for screen readers' and tests' sake
+      };
     },
     regionStyle() {
       return { color: "#35598f", weight: 1, opacity: 0.8, fillColor: "#12223d", fillOpacity: 0.7 };

@@ -85,7 +85,7 @@
     page.es = es;
     page.heardAt = Date.now();
     const on = (name, fn) => es.addEventListener(name, (ev) => {
-      if (page === null || page.es !== es) return;
+      if (!onScreen() || page.es !== es) return;
       page.heardAt = Date.now();
       page.quietSince = null;
       if (ev.lastEventId) page.lastId = ev.lastEventId;
@@ -134,8 +134,15 @@
 
   // --- the watchdog, clock and banners (once a second) ----------------------------------------
 
+  function onScreen() {
+    // the frame this page controller renders is still in the document (a rotation replaces it with
+    // another board's before that board boots: writing to ids that are gone breaks Dash's store)
+    if (page !== null && !document.getElementById(page.config.ids.clock)) stop();
+    return page !== null;
+  }
+
   function tick() {
-    if (page === null) return;
+    if (!onScreen()) return;
     const now = Date.now();
     const c = page.config;
     const ids = c.ids;
@@ -489,7 +496,12 @@
     page.rotateTimer = setTimeout(() => {
       const views = c.rotation || [];
       if (views.length < 2) return;
-      const here = views.indexOf(location.pathname + location.search);
+      // where we are: the view with this board and scope (its other parameters may be spelt differently)
+      const scopeOf = (u) => new URLSearchParams(u.search).get("scope") || "city";
+      const here = views.findIndex((v) => {
+        const u = new URL(v, location.href);
+        return u.pathname === location.pathname && scopeOf(u) === scopeOf(location);
+      });
       const next = views[(here + 1) % views.length];
       const u = new URL(next, location.href);
       window.dash_clientside.set_props("url", { pathname: u.pathname, search: u.search });

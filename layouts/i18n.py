@@ -123,9 +123,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "em_alert_banner": ("红色告警 · {h}", "Red alert · {h}"),
     "em_alert_pinned": ("红色告警：已切换至应急指挥", "Red alert: showing emergency command"),
     "em_feeds": ("应急数据接入", "Emergency feeds"),
-    "em_stale": ("{t} 报送（已超过6小时）", "reported {t} (over 6 h ago)"),
-    "em_hours": ("{h} 小时后", "in {h} h"),
-    "em_replay": ("历史路径回放", "Historical track replay"),
 }
 
 STATUS: dict[str, tuple[str, str]] = {

@@ -3,6 +3,7 @@ field), the push stream of its snapshots, and positions shifted for GCJ-02 tiles
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -104,3 +105,20 @@ def test_positions_follow_gcj02_tiles(r, keys, settings):
     body = b"".join(pusher.stream("emergency", "city"))
     [line] = [x for x in body.split(b"\n") if x.startswith(b"data: {\"board\"")]
     assert orjson.loads(line[6:])["storm"]["latest"]["lat"] == want[0]
+
+
+def test_every_word_the_pages_write_is_in_both_languages():
+    import re
+
+    from layouts.i18n import TEXT, table
+
+    root = Path(__file__).resolve().parents[1] / "assets"
+    used = {m for f in ("pingan.js", "emergency.js") for m in re.findall(r'\btr\("([a-z0-9_.]+)"',
+                                                                     (root / f).read_text("utf-8"))}
+    assert used, "the pages write words"
+    for lang in ("zh", "en"):
+        words = table(lang)
+        # a key ending in "." is a prefix the page completes ("status." + a status)
+        missing = {k for k in used if k not in words and not (k.endswith(".") and any(w.startswith(k) for w in words))}
+        assert not missing, (lang, missing)
+    assert all(zh for zh, _ in TEXT.values())  # English may leave a unit out ("件")

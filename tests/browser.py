@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,29 @@ class Web:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
+
+
+@contextmanager
+def whole_pipeline(stack: Stack, board: str) -> Iterator[dict[str, Any]]:
+    """An ingest worker, a live worker and the web server beside ``stack``'s simulator, until the
+    board's city snapshot exists; everything stopped and the key prefix removed afterwards."""
+    require_chromium()
+    web, live = Web(stack), None
+    try:
+        stack.start_ingest()
+        live = stack._spawn("live", log="live")
+        web.start()
+        wait_until(lambda: stack.r.exists(stack.keys.snapshot(board, "city")), 90, what=f"a {board} snapshot")
+        yield {"stack": stack, "web": web, "live": live,
+               "artefacts": Path(os.environ.get("PINGAN_ARTEFACTS", stack.tmp))}
+    finally:
+        web.kill()
+        if live is not None and live.poll() is None:
+            live.terminate()
+            live.wait(15)
+        stack.close()
+        for key in stack.r.scan_iter(match=f"{stack.keys.prefix}:*", count=1000):
+            stack.r.delete(key)
 
 
 def require_chromium() -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import orjson
 
-from feeds.adapters.mapping import resolve_mapping
 from feeds.event import BEIJING, make_event_id
 from feeds.pipeline import Pipeline
 
@@ -66,12 +65,11 @@ def fix(storm: str, t: float, lat: float, lon: float, wind: float = 33, forecast
 
 def simulated(sim: Any) -> list[dict[str, Any]]:
     """Every retained record of the emergency feeds of a stepped Simulator, as normalised events."""
+    from tests.test_simulator_roundtrip import options
+
     pipeline, out = Pipeline(None), []
     for code in EMERGENCY_FEEDS:
-        info = sim.feeds[code]
-        opts: dict[str, Any] = {**info.options, "source": code, "datum": info.datum}
-        if info.mapping:
-            opts["mapping"] = resolve_mapping(info.mapping)
+        info, opts = sim.feeds[code], options(sim, code)
         for entry in sim.store.logs[code].entries:
             body = sim.renderer.ledger_payload(code, entry).encode()
             for item in pipeline.run(info.adapter, body, opts):

@@ -10,7 +10,6 @@ the districts. Run alone with `pytest -m browser`; screenshots go to $PINGAN_ART
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.browser import Page, Web, chromium, require_chromium
+from tests.browser import Page, chromium, require_chromium, whole_pipeline
 from tests.conftest import SHARED_DATA
 from tests.e2e import Stack, wait_until
 
@@ -48,21 +47,8 @@ def _replay(tmp: Path, track: Path, storm: str | None, lead_h: float = LEAD_H) -
     clock = {"PINGAN_CLOCK_ORIGIN": repr(time.time()), "PINGAN_CLOCK_SPEED": repr(SPEED)}
     stack = Stack(tmp, f"test-em-{uuid.uuid4().hex[:8]}", speed=SPEED, seed=3, backfill_h=1, sim_args=tuple(args),
                   **clock)
-    web, live = Web(stack), None
-    try:
-        stack.start_ingest()
-        live = stack._spawn("live", log="live")
-        web.start()
-        wait_until(lambda: stack.r.exists(stack.keys.snapshot("emergency", "city")), 90, what="an emergency snapshot")
-        yield {"stack": stack, "web": web, "artefacts": Path(os.environ.get("PINGAN_ARTEFACTS", tmp))}
-    finally:
-        web.kill()
-        if live is not None and live.poll() is None:
-            live.terminate()
-            live.wait(15)
-        stack.close()
-        for key in stack.r.scan_iter(match=f"{stack.keys.prefix}:*", count=1000):
-            stack.r.delete(key)
+    with whole_pipeline(stack, "emergency") as run:
+        yield run
 
 
 @pytest.fixture(scope="module")

@@ -64,3 +64,23 @@ def test_worker_on_a_fast_clock_counts_windows_and_lights_on_that_clock(r, keys,
             assert expires < bucket_expiry(key)
     finally:
         worker.close()
+
+
+def test_a_worker_with_a_backlog_publishes_at_the_heartbeat_only(r, keys, settings):
+    s = settings.model_copy(update={"live_batch": 5, "snapshot_interval_s": 0.0, "snapshot_heartbeat_s": 30.0})
+    worker = LiveWorker(s, load_feeds(s), name="backlog-test", archive=False)
+    try:
+        worker.ensure_groups()
+        assert worker.maybe_snapshot(force=True)  # the first one
+        now = time.time()
+        for i in range(12):
+            ev = {**_grid_report(now - 60), "event_id": f"wg-backlog-{i:02d}", "case_id": f"wg:B{i}"}
+            r.xadd(keys.stream("wg"), {"id": ev["event_id"], "e": orjson.dumps(ev)})
+        before = r.xlen(keys.snapshot_log("wall", "city"))
+        assert worker.run_once() == 5 and worker.behind  # a full round: catching up
+        assert worker.run_once() == 5 and worker.behind
+        assert r.xlen(keys.snapshot_log("wall", "city")) == before, "no snapshot while behind"
+        assert worker.run_once() == 2 and not worker.behind  # caught up: the changed state goes out
+        assert r.xlen(keys.snapshot_log("wall", "city")) == before + 1
+    finally:
+        worker.close()

@@ -15,7 +15,6 @@ from typing import Any
 import orjson
 import pytest
 
-from feeds.adapters import mapping
 from feeds.adapters.base import Reject
 from feeds.event import BEIJING, Event
 from feeds.pipeline import Pipeline
@@ -31,6 +30,7 @@ from feeds.simulator.storm import km_between
 from feeds.simulator.surge import STORM_TYPES
 from feeds.simulator.traffic import DEFAULT_VOLUMES
 from tests.conftest import SHARED_DATA
+from tests.test_simulator_roundtrip import options
 
 START = datetime(2026, 8, 3, 6, 0, tzinfo=BEIJING)
 TAISHAN = "440781"
@@ -312,14 +312,6 @@ def test_the_storm_brings_incidents_where_it_hits(mangkhut: Run) -> None:
 
 
 # -- what is served ------------------------------------------------------------------------------
-def options(sim: Simulator, code: str) -> dict[str, Any]:
-    info = sim.feeds[code]
-    opts: dict[str, Any] = {**info.options, "source": code, "datum": info.datum}
-    if info.mapping:
-        opts["mapping"] = mapping.resolve_mapping(info.mapping)
-    return opts
-
-
 def parse(sim: Simulator, code: str, adapter: str, body: bytes) -> list[Event]:
     out = list(Pipeline().run(adapter, body, options(sim, code)))
     rejects = [o.reason for o in out if isinstance(o, Reject)]

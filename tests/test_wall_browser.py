@@ -6,19 +6,17 @@ dir); they are test artefacts, never committed.
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from tests.browser import Page, Web, chromium, require_chromium
+from tests.browser import Page, chromium, require_chromium, whole_pipeline
 from tests.e2e import Stack, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,24 +27,10 @@ HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     require_chromium()
-    tmp = tmp_path_factory.mktemp("wall")
-    stack = Stack(tmp, f"test-wall-{uuid.uuid4().hex[:8]}", speed=1, seed=11, backfill_h=3)
-    web = Web(stack)
-    live = None
-    try:
-        stack.start_ingest()
-        live = stack._spawn("live", log="live")
-        web.start()
-        wait_until(lambda: stack.r.exists(stack.keys.snapshot("wall", "city")), 90, what="a wall snapshot")
-        yield {"stack": stack, "web": web, "live": live, "artefacts": Path(os.environ.get("PINGAN_ARTEFACTS", tmp))}
-    finally:
-        web.kill()
-        if live is not None and live.poll() is None:
-            live.terminate()
-            live.wait(15)
-        stack.close()
-        for key in stack.r.scan_iter(match=f"{stack.keys.prefix}:*", count=1000):
-            stack.r.delete(key)
+    stack = Stack(tmp_path_factory.mktemp("wall"), f"test-wall-{uuid.uuid4().hex[:8]}", speed=1, seed=11,
+                  backfill_h=3)
+    with whole_pipeline(stack, "wall") as run:
+        yield run
 
 
 @pytest.fixture(scope="module")

@@ -90,6 +90,7 @@ class LiveWorker:
         self._map_at = -MAP_EVERY_S
         self.maps = MapPublisher(self.r, self.keys)
         self.applied = 0
+        self.behind = False
 
     def ensure_groups(self) -> None:
         self.live.ensure_groups()
@@ -105,6 +106,10 @@ class LiveWorker:
         if claim:
             self._next_claim = mono + CLAIM_EVERY_S
         n = self._consume(self.live, self._apply_live, claim)
+        # a full round means a backlog: catch up first, publishing only at the heartbeat meanwhile (a
+        # snapshot of data minutes behind is no better than the last one, and building them every
+        # second took most of a loaded worker's time: at 600x it fell hours of simulated time behind)
+        self.behind = n >= self.settings.live_batch
         if self.archive_reader is not None:
             n += self._consume(self.archive_reader, self._apply_archive, claim)
         if mono >= self._next_heartbeat:
@@ -173,7 +178,7 @@ class LiveWorker:
         mono = time.monotonic()
         version = int(self.r.get(self.keys.version) or 0)
         changed = version != self._snap_version
-        due = mono - self._snap_at >= (self.settings.snapshot_interval_s if changed
+        due = mono - self._snap_at >= (self.settings.snapshot_interval_s if changed and not self.behind
                                        else self.settings.snapshot_heartbeat_s)
         if not (force or due):
             return False

@@ -36,6 +36,9 @@
     // "MM-DD HH:MM" in Beijing time from epoch seconds
     return t == null ? "—" : U().bj(t * 1000, "full").slice(5, 16);
   }
+  function hm(t) {
+    return t == null ? "—" : U().bj(t * 1000, "hm");
+  }
   function dhm(t) {
     // "DD日HH:MM" (Beijing): short enough for a table column read across the room
     if (t == null) return "—";
@@ -155,9 +158,12 @@
       });
       const d = byCode[code] || {};
       const cell = ids.district[code];
+      const top = mine[0];
+      put(cell.issued, "children", top ? `${hm(top.t)}–${hm(top.exp)}` : "");
       const storm = !!s.storm;
       put(cell.km, "children", storm && d.km != null ? `${U().fmt(d.km)}` : "—");
-      put(cell.closest, "children", !storm || d.closest_km == null ? "—" : d.passed ? tr("em_passed") : `${U().fmt(d.closest_km)} · ${dhm(d.closest_at)}`);
+      put(cell.closest, "children", !storm || d.closest_km == null ? "—" : d.passed ? tr("em_passed") : U().fmt(d.closest_km));
+      put(cell.closest, "title", storm && d.closest_at ? dhm(d.closest_at) : "");
       put(cell.r7, "children", eta(d, "r7"));
       put(cell.r7, "className", "c-r7" + (d.inside_r7 ? " lit" : ""));
       put(cell.r10, "children", eta(d, "r10"));
@@ -241,18 +247,33 @@
 
   function renderAreas(s) {
     const { put, fmt } = U();
-    const ids = U().page().config.ids;
+    const p = U().page();
+    const ids = p.config.ids;
     const mob = Object.fromEntries(((s.mobilisation || {}).areas || []).map((a) => [a.code, a]));
     const chk = Object.fromEntries(((s.checkins || {}).areas || []).map((a) => [a.code, a]));
+    p.gridKeys = p.gridKeys || {};
     for (const [code, cell] of Object.entries(ids.area)) {
       const a = mob[code] || {};
       const c = chk[code];
       put(cell.dep, "children", fmt(a.dep));
       put(cell.tr, "children", fmt(a.tr));
       put(cell.occ, "children", a.occ == null ? "—" : a.cap ? `${fmt(a.occ)}/${fmt(a.cap)}` : fmt(a.occ));
-      put(cell.grid, "children", c ? `${fmt(c.in)}/${fmt(c.grids)}` : "—");
       put(cell.grid, "className", c && c.grids && c.in === c.grids ? "c-grid full" : "c-grid");
+      if (c && c.by_grid && s.checkins.since) gridCell(p, cell.grid, c);
+      else put(cell.grid, "children", c ? `${fmt(c.in)}/${fmt(c.grids)}` : "—");
     }
+  }
+
+  // a town's grids as a row of squares: not yet checked in, or by the people on duty there
+  function gridCell(p, id, c) {
+    const key = JSON.stringify(c.by_grid);
+    if (p.gridKeys[id] === key) return;
+    p.gridKeys[id] = key;
+    const dots = c.by_grid.map((n) => ({ type: "Span", namespace: "dash_html_components",
+      props: { className: n < 0 ? "g missing" : n < 5 ? "g few" : n < 10 ? "g some" : "g many" } }));
+    const count = { type: "Span", namespace: "dash_html_components", props: { className: "g-count", children: `${c.in}/${c.grids}` } };
+    p.shown[id + "\u0001children"] = undefined; // the text form is no longer on screen
+    window.dash_clientside.set_props(id, { children: [{ type: "Span", namespace: "dash_html_components", props: { className: "grid-dots", children: dots } }, count] });
   }
 
   function renderCheckins(c) {

@@ -29,7 +29,7 @@ CLOSURE_SLOTS = 4
 TASK_SLOTS = 4
 ALERT_SLOTS = 3
 ACK_SLOTS = 3
-DISTRICT_COLS = ("km", "closest", "r7", "r10")
+DISTRICT_COLS = ("issued", "km", "closest", "r7", "r10")
 AREA_COLS = ("dep", "tr", "occ", "grid")
 MOB_TILES = ("deployed", "transferred", "shelters", "occupancy")
 BOAT_TILES = ("in_port", "at_sea", "returning")
@@ -200,7 +200,7 @@ def _response(lang: str) -> html.Div:
 
 def _districts(ctx: EmergencyContext, lang: str) -> html.Div:
     head = html.Tr([html.Th(t("area", lang)), html.Th(t("em_warnings", lang), className="c-warn")]
-                   + [html.Th(t(k, lang)) for k in ("em_dist_now", "em_closest", "em_r7", "em_r10")])
+                   + [html.Th(t(k, lang)) for k in ("em_issued", "em_dist_now", "em_closest", "em_r7", "em_r10")])
     rows = [html.Tr([html.Td(name, className="name"),
                      html.Td([html.Span("", id=IDS.warn(code, i), className="chip") for i in range(WARN_SLOTS)],
                              className="c-warn")]

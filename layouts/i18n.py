@@ -62,6 +62,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "em_districts": ("各区（市）预警与台风距离", "Warnings and storm distance by district"),
     "em_warnings": ("预警信号", "Warnings"),
     "em_no_warning": ("无", "none"),
+    "em_issued": ("发布—失效", "Issued–expires"),
     "em_dist_now": ("当前距离", "Now"),
     "em_closest": ("最近距离", "Closest"),
     "em_r7": ("7级风圈", "Gale (7)"),

@@ -249,10 +249,16 @@ def checkins(recs: Mapping[str, Mapping[str, Any]], grids: Mapping[str, str], re
             acc[2] += came[g].get("n", 0)
     names = geo.names if scope == "city" else geo.town_names
     missing = sorted(g for g in known if g not in came)
+    # a district's board draws each town's grids: people on duty per grid, -1 not yet checked in
+    by_grid: dict[str, list[int]] = {}
+    if scope != "city":
+        for g in sorted(known):
+            by_grid.setdefault(known[g], []).append(came[g].get("n", 0) if g in came else -1)
     return {"since": since, "grids": len(known), "checked_in": len(came),
             "on_duty": sum(r.get("n", 0) for r in came.values()),
             "staff": sum(r.get("s", 0) for r in came.values()),
-            "areas": [{"code": a, "name": names.get(a, a), "grids": v[0], "in": v[1], "on_duty": v[2]}
+            "areas": [{"code": a, "name": names.get(a, a), "grids": v[0], "in": v[1], "on_duty": v[2],
+                       **({"by_grid": by_grid.get(a, [])} if scope != "city" else {})}
                       for a, v in sorted(per.items())],
             "missing": missing[:MISSING_SHOWN] if since is not None else [],
             "missing_n": len(missing) if since is not None else 0}

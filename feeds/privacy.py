@@ -134,8 +134,29 @@ def _mask_number(run: str) -> str:
     return _NUMBERS_RE.sub(_number_sub, run)
 
 
+# Short texts repeat heavily in real feeds (departments, addresses, service names, statuses, grid
+# names): a bounded memo of their masked forms spares them the gates and scans below. It is emptied
+# when full rather than kept in LRU order: a plain dict lookup is the whole point, and a feed's
+# repeated texts are back in it after a few records.
+MEMO_MAX_CHARS = 64  # longer texts (descriptions) rarely repeat
+MEMO_SIZE = 8192
+_memo: dict[str, str] = {}
+
+
 def mask_text(text: str) -> str:
     """Mask every phone number, ID number, e-mail address and announced name in free text."""
+    masked = _memo.get(text)
+    if masked is not None:
+        return masked
+    masked = _mask_text(text)
+    if len(text) <= MEMO_MAX_CHARS and text.__class__ is str:  # (a str subclass could hash differently)
+        if len(_memo) >= MEMO_SIZE:
+            _memo.clear()
+        _memo[text] = masked
+    return masked
+
+
+def _mask_text(text: str) -> str:
     if not text:
         return text
     if text.isalpha():  # letters only (most names, places, departments): only an announced name

@@ -452,13 +452,23 @@ def _fast_page(payload: bytes, ctx: _Context) -> list[Parsed] | None:
         candidates: list[Parsed] = [_fast_candidate(record, ctx) for record in records]
     except Exception:  # _Slow, or anything unforeseen: the exact path decides (and words the rejects)
         return None
-    if _NULL_HINT.search(body) is not None and _has_null_strings(body) and not _unique_keys(body, doc, records):
+    if not _unique_keys(body, doc, records) and _NULL_HINT.search(body) is not None and _has_null_strings(body):
         return None
     return candidates
 
 
-# A key followed by white space before its colon (pretty-printed JSON) defeats the count below.
-_QUOTE_SPACE: Final = re.compile(rb'"\s')
+# A key followed by white space before its colon (pretty-printed JSON) defeats the count below, so
+# any quote followed by white space (what the bytes regex \s matches) rules the count out. Looked
+# for as substrings, each only when its white space byte occurs at all (a one-byte search is a
+# memchr): a few times quicker than a regex scan of the page.
+_WHITE: Final = (b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c")
+
+
+def _quote_space(body: bytes) -> bool:
+    for white in _WHITE:
+        if white in body and b'"' + white in body:
+            return True
+    return False
 
 
 def _unique_keys(body: bytes, doc: Any, records: list[dict[str, Any]]) -> bool:
@@ -468,13 +478,11 @@ def _unique_keys(body: bytes, doc: Any, records: list[dict[str, Any]]) -> bool:
     a string (after an escaped quote); a page of plain records has no objects but the records, their
     extensions and stages (and an envelope). So when the text has no more '":' than orjson found
     keys, no key was written twice."""
-    if _QUOTE_SPACE.search(body) is not None:
+    if _quote_space(body):
         return False
     envelope = doc.__class__ is dict and not (records and records[0] is doc)
-    keys = len(doc) if envelope else 0
-    for record in records:
-        keys += len(record)
-        ext = record.get(EXT)
+    keys = (len(doc) if envelope else 0) + sum(map(len, records))
+    for ext in [record.get(EXT) for record in records]:
         if ext.__class__ is dict:
             stages = ext.get("stages")
             keys += len(ext) + (len(stages) if stages.__class__ is dict else 0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
-from operator import itemgetter
 from typing import Annotated, Any, Final, get_args
 
 import orjson
@@ -256,29 +255,41 @@ def construct_event(values: dict[str, Any]) -> Event:
     """The Event of values that already meet every constraint, keyed by field name, with
     ``location`` a dict of Location fields. Exactly what ``Event.model_validate(values)`` gives
     for such values; only for callers that have checked them (feeds.adapters.base.Exact)."""
-    fields = {**_EVENT_DEFAULTS, **values}  # every field, in the model's order
+    fields = {**EVENT_DEFAULTS, **values}  # every field, in the model's order
     if "attrs" not in values:
         fields["attrs"] = {}
     loc = fields["location"]
+    loc_set = None
+    if loc is not None:
+        fields["location"] = {**LOCATION_DEFAULTS, **loc}
+        loc_set = set(loc)
+    return assemble_event(fields, set(values), loc_set)
+
+
+def assemble_event(fields: dict[str, Any], fields_set: set[str], location_set: set[str] | None) -> Event:
+    """construct_event once the values are laid out: ``fields`` holds every Event field in the
+    model's order, ``location`` every Location field in its order (or None); the sets name the
+    fields the values gave (pydantic's fields set)."""
+    loc = fields["location"]
     if loc is not None:
         location = _new(Location)
-        _set(location, "__dict__", {**_LOCATION_DEFAULTS, **loc})
-        _set(location, "__pydantic_fields_set__", set(loc))
+        _set(location, "__dict__", loc)
+        _set(location, "__pydantic_fields_set__", location_set)
         _set(location, "__pydantic_extra__", None)
         _set(location, "__pydantic_private__", None)
         fields["location"] = location
     event = _new(Event)
     _set(event, "__dict__", fields)
-    _set(event, "__pydantic_fields_set__", set(values))
+    _set(event, "__pydantic_fields_set__", fields_set)
     _set(event, "__pydantic_extra__", None)
     _set(event, "__pydantic_private__", None)
     return event
 
 
 # every field with its default (required ones: None, always overridden; attrs: a new dict each time)
-_EVENT_DEFAULTS: Final = {name: None if field.is_required() else field.get_default(call_default_factory=False)
-                          for name, field in Event.model_fields.items()}
-_LOCATION_DEFAULTS: Final = {name: field.default for name, field in Location.model_fields.items()}
+EVENT_DEFAULTS: Final = {name: None if field.is_required() else field.get_default(call_default_factory=False)
+                         for name, field in Event.model_fields.items()}
+LOCATION_DEFAULTS: Final = {name: field.default for name, field in Location.model_fields.items()}
 
 
 # --- the stored JSON, written by orjson -------------------------------------------------------

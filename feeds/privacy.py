@@ -119,8 +119,12 @@ _MOBILE_SECOND = frozenset("3456789")
 
 def _mask_run(m: re.Match[str]) -> str:
     run = m.group(0)
-    if run.isdigit() and len(run) == 11 and run[0] == "1" and run[1] in _MOBILE_SECOND:
-        return f"{run[:3]}****{run[7:]}"  # the commonest shape, without a second call
+    if run.isdigit():  # the commonest shapes (a mobile, an 18-digit ID), without a second call
+        n = len(run)
+        if n == 11 and run[0] == "1" and run[1] in _MOBILE_SECOND:
+            return f"{run[:3]}****{run[7:]}"
+        if n == 18:
+            return f"{run[:6]}********{run[14:]}"
     return _mask_number(run)
 
 
@@ -202,12 +206,30 @@ _PASS: Final = frozenset({int, float, bool, type(None)})
 
 def _mask_dict(value: dict[Any, Any]) -> dict[Any, Any]:
     out = {}
+    memo, names = _memo, _names
     for k, v in value.items():
-        if v.__class__ is str:  # the usual case, with fewer calls per value (_name_key inlined)
-            out[k] = mask_name(v) if (k in NAME_KEYS if k.islower() else k.lower() in NAME_KEYS) else mask_text(v)
+        if v.__class__ is str:  # the usual case, with fewer calls per value (_name_key and memos inlined)
+            if k in NAME_KEYS if k.islower() else k.lower() in NAME_KEYS:
+                masked = names.get(v)
+                out[k] = masked if masked is not None else _remember_name(v)
+            else:
+                masked = memo.get(v)
+                out[k] = masked if masked is not None else mask_text(v)
         else:
             out[k] = v if v.__class__ in _PASS else mask_value(v, k)
     return out
+
+
+_names: dict[str, str] = {}  # masked names, as _memo (names under a name key repeat too: a reporter, a clerk)
+
+
+def _remember_name(name: str) -> str:
+    masked = mask_name(name)
+    if len(name) <= MEMO_MAX_CHARS:
+        if len(_names) >= MEMO_SIZE:
+            _names.clear()
+        _names[name] = masked
+    return masked
 
 
 def _name_key(key: str) -> bool:

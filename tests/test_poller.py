@@ -191,3 +191,30 @@ def test_drop_files_are_finished_one_by_one(poller, monkeypatch):
     assert log == [("fetch", "0"), ("normalise", None), ("send", None), ("result", PER_PAGE),
                    ("fetch", "1"), ("normalise", None), ("send", None), ("result", PER_PAGE)]
     assert done == [0, 1]
+
+
+def test_the_cursor_is_the_newest_time_not_too_far_ahead(poller, r, keys):
+    """A record dated more than FUTURE_SKEW ahead never moves the cursor; the newest of the others does,
+    and an older page never moves it back."""
+    from datetime import timedelta
+
+    from feeds.event import BEIJING
+    from feeds.poller import FUTURE_SKEW
+
+    now = poller.ctx.now().astimezone(BEIJING).replace(microsecond=0)
+    times = [now - timedelta(hours=2), now + FUTURE_SKEW + timedelta(days=1), now - timedelta(hours=1),
+             now - timedelta(hours=3)]
+    records = [{"service_request_id": f"F{i}", "status": "open", "updated_datetime": t.isoformat(),
+                "extended_attributes": {"district_code": "440703"}} for i, t in enumerate(times)]
+    http_feed = Feed(code="12345", name="12345", adapter="open311", transport="http", endpoint="unused",
+                     interval_s=5)
+    p = FeedPoller(http_feed, poller.ctx)
+    p.ingest([tp.Batch("open311", orjson.dumps(records))])
+    assert r.hget(keys.cursor("12345"), "since") == tp.iso(now - timedelta(hours=1)).encode()
+    p.ingest([tp.Batch("open311", orjson.dumps(records[3:]))])  # older only: the cursor stays
+    assert r.hget(keys.cursor("12345"), "since") == tp.iso(now - timedelta(hours=1)).encode()
+    only_garbage = [{**records[1], "service_request_id": "G"}]
+    fresh = FeedPoller(http_feed, poller.ctx)
+    r.delete(keys.cursor("12345"))
+    fresh.ingest([tp.Batch("open311", orjson.dumps(only_garbage))])
+    assert r.hget(keys.cursor("12345"), "since") is None

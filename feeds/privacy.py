@@ -160,15 +160,21 @@ def mask_text(text: str) -> str:
     return masked
 
 
+# Texts longer than this skip the gates: a description nearly always holds a digit or a gate letter
+# (c, n, 来, 报, …), so the gates would only add their own scans.
+_GATED_MAX: Final = 32
+
+
 def _mask_text(text: str) -> str:
     if not text:
         return text
-    if text.isalpha():  # letters only (most names, places, departments): only an announced name
-        return text if _NAMED_HINT.search(text) is None else _mask_named(text)
-    if text.isdecimal():  # digits only: one run of digits when long enough for a number, else nothing
-        return text if len(text) < _RUN_MIN else _mask_number(text)
-    if _GATE.search(text) is None:
-        return text
+    if len(text) <= _GATED_MAX:
+        if text.isalpha():  # letters only (most names, places, departments): only an announced name
+            return text if _NAMED_HINT.search(text) is None else _mask_named(text)
+        if text.isdecimal():  # digits only: one run of digits when long enough for a number, else nothing
+            return text if len(text) < _RUN_MIN else _mask_number(text)
+        if _GATE.search(text) is None:
+            return text
     if len(text) >= _RUN_MIN:
         text = _RUN.sub(_mask_run, text)
     if "@" in text:

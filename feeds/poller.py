@@ -145,8 +145,8 @@ class FeedPoller:
         times = [it.occurred_at for it in items if isinstance(it, Event)]
         if times:
             limit = self.ctx.now() + FUTURE_SKEW
-            top = max(times)
-            if top > limit:
+            top: datetime | None = max(times)
+            if top is not None and top > limit:
                 top = max((t for t in times if t <= limit), default=None)
             if top is not None and (self._newest is None or top > self._newest):
                 self._newest = top

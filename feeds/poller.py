@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +26,7 @@ from feeds.pipeline import Pipeline
 from feeds.privacy import mask_text, masked_traceback
 from feeds.registry import Feed
 from feeds.settings import Settings
-from feeds.sink import StreamSink, WriteResult
+from feeds.sink import PendingWrite, StreamSink, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -102,32 +102,67 @@ class FeedPoller:
         return result
 
     def _poll(self) -> PollResult:
+        return self.ingest(self._batches())
+
+    def ingest(self, batches: Iterable[tp.Batch]) -> PollResult:
+        """Everything a poll does after fetching (`pingan bench ingest` times this with its pages)."""
         feed = self.feed
-        result = PollResult()
-        for batch in self._batches():
-            res, payload_error = self._write(batch)
-            result.written += res
-            result.payload_error |= payload_error
-            if batch.cursor:
-                self._save_cursor(batch.cursor)
-            if batch.on_written:
-                batch.on_written(payload_error and res.added == 0)
+        result = self.write_batches(batches)
         if self._newest is not None and feed.transport == "http" and feed.adapter != "cap":
             self._save_cursor({"since": tp.iso(self._newest)})
         return result
 
-    def _write(self, batch: tp.Batch) -> tuple[WriteResult, bool]:
+    def write_batches(self, batches: Iterable[tp.Batch]) -> PollResult:
+        """Normalise and write each batch, saving its cursor once Redis has replied for it.
+
+        Redis writes one batch while the next is fetched and normalised (on its own core: that
+        hides the dedup-and-append script), but never more than one batch is in flight and a
+        cursor is saved only after the replies of its batch are in: a crash repeats at most the
+        one batch whose cursor was not saved, and dedup drops the repeat. A failure while fetching
+        or normalising still finishes the batch in flight first. Drop-folder files are finished one
+        by one (a file whose digest is remembered is skipped, so the next is read only after)."""
+        result = PollResult()
+        pending: tuple[tp.Batch, PendingWrite, bool] | None = None
+        try:
+            for batch in batches:
+                items, whole = self._normalise(batch)
+                if pending is not None:
+                    done, pending = pending, None
+                    self._finish(*done, result)
+                pending = (batch, self.ctx.sink.send(self.feed.code, items), whole)
+                if batch.on_written is not None:  # a drop file: the next one is judged by the digests remembered
+                    done, pending = pending, None
+                    self._finish(*done, result)
+        finally:
+            if pending is not None:
+                self._finish(*pending, result)
+        return result
+
+    def _normalise(self, batch: tp.Batch) -> tuple[list[Event | Reject], bool]:
         items = list(self.ctx.pipeline.run(batch.adapter, batch.payload, self._options))
-        limit = self.ctx.now() + FUTURE_SKEW
-        for it in items:
-            if isinstance(it, Event) and it.occurred_at <= limit and (
-                    self._newest is None or it.occurred_at > self._newest):
-                self._newest = it.occurred_at
+        # the newest time at most FUTURE_SKEW ahead: one comparison per event, not two (comparing
+        # times in different zone objects is most of this loop), the filter only after garbage
+        times = [it.occurred_at for it in items if isinstance(it, Event)]
+        if times:
+            limit = self.ctx.now() + FUTURE_SKEW
+            top: datetime | None = max(times)
+            if top is not None and top > limit:
+                top = max((t for t in times if t <= limit), default=None)
+            if top is not None and (self._newest is None or top > self._newest):
+                self._newest = top
         # a reject without a record key means the payload as a whole could not be read
         whole = bool(items) and all(isinstance(it, Reject) for it in items) and any(
             it.record_key is None for it in items if isinstance(it, Reject))
-        return self.ctx.sink.write(self.feed.code, items), whole
+        return items, whole
 
+    def _finish(self, batch: tp.Batch, pending: PendingWrite, payload_error: bool, result: PollResult) -> None:
+        res = pending.result()
+        result.written += res
+        result.payload_error |= payload_error
+        if batch.cursor:
+            self._save_cursor(batch.cursor)
+        if batch.on_written:
+            batch.on_written(payload_error and res.added == 0)
 
     # ------------------------------------------------------------------ transports
     def _batches(self) -> Any:

@@ -119,8 +119,12 @@ _MOBILE_SECOND = frozenset("3456789")
 
 def _mask_run(m: re.Match[str]) -> str:
     run = m.group(0)
-    if run.isdigit() and len(run) == 11 and run[0] == "1" and run[1] in _MOBILE_SECOND:
-        return f"{run[:3]}****{run[7:]}"  # the commonest shape, without a second call
+    if run.isdigit():  # the commonest shapes (a mobile, an 18-digit ID), without a second call
+        n = len(run)
+        if n == 11 and run[0] == "1" and run[1] in _MOBILE_SECOND:
+            return f"{run[:3]}****{run[7:]}"
+        if n == 18:
+            return f"{run[:6]}********{run[14:]}"
     return _mask_number(run)
 
 
@@ -134,16 +138,43 @@ def _mask_number(run: str) -> str:
     return _NUMBERS_RE.sub(_number_sub, run)
 
 
+# Short texts repeat heavily in real feeds (departments, addresses, service names, statuses, grid
+# names): a bounded memo of their masked forms spares them the gates and scans below. It is emptied
+# when full rather than kept in LRU order: a plain dict lookup is the whole point, and a feed's
+# repeated texts are back in it after a few records.
+MEMO_MAX_CHARS = 64  # longer texts (descriptions) rarely repeat
+MEMO_SIZE = 8192
+_memo: dict[str, str] = {}
+
+
 def mask_text(text: str) -> str:
     """Mask every phone number, ID number, e-mail address and announced name in free text."""
+    masked = _memo.get(text)
+    if masked is not None:
+        return masked
+    masked = _mask_text(text)
+    if len(text) <= MEMO_MAX_CHARS and text.__class__ is str:  # (a str subclass could hash differently)
+        if len(_memo) >= MEMO_SIZE:
+            _memo.clear()
+        _memo[text] = masked
+    return masked
+
+
+# Texts longer than this skip the gates: a description nearly always holds a digit or a gate letter
+# (c, n, 来, 报, …), so the gates would only add their own scans.
+_GATED_MAX: Final = 32
+
+
+def _mask_text(text: str) -> str:
     if not text:
         return text
-    if text.isalpha():  # letters only (most names, places, departments): only an announced name
-        return text if _NAMED_HINT.search(text) is None else _mask_named(text)
-    if text.isdecimal():  # digits only: one run of digits when long enough for a number, else nothing
-        return text if len(text) < _RUN_MIN else _mask_number(text)
-    if _GATE.search(text) is None:
-        return text
+    if len(text) <= _GATED_MAX:
+        if text.isalpha():  # letters only (most names, places, departments): only an announced name
+            return text if _NAMED_HINT.search(text) is None else _mask_named(text)
+        if text.isdecimal():  # digits only: one run of digits when long enough for a number, else nothing
+            return text if len(text) < _RUN_MIN else _mask_number(text)
+        if _GATE.search(text) is None:
+            return text
     if len(text) >= _RUN_MIN:
         text = _RUN.sub(_mask_run, text)
     if "@" in text:
@@ -181,12 +212,30 @@ _PASS: Final = frozenset({int, float, bool, type(None)})
 
 def _mask_dict(value: dict[Any, Any]) -> dict[Any, Any]:
     out = {}
+    memo, names = _memo, _names
     for k, v in value.items():
-        if v.__class__ is str:  # the usual case, with fewer calls per value (_name_key inlined)
-            out[k] = mask_name(v) if (k in NAME_KEYS if k.islower() else k.lower() in NAME_KEYS) else mask_text(v)
+        if v.__class__ is str:  # the usual case, with fewer calls per value (_name_key and memos inlined)
+            if k in NAME_KEYS if k.islower() else k.lower() in NAME_KEYS:
+                masked = names.get(v)
+                out[k] = masked if masked is not None else _remember_name(v)
+            else:
+                masked = memo.get(v)
+                out[k] = masked if masked is not None else mask_text(v)
         else:
             out[k] = v if v.__class__ in _PASS else mask_value(v, k)
     return out
+
+
+_names: dict[str, str] = {}  # masked names, as _memo (names under a name key repeat too: a reporter, a clerk)
+
+
+def _remember_name(name: str) -> str:
+    masked = mask_name(name)
+    if len(name) <= MEMO_MAX_CHARS:
+        if len(_names) >= MEMO_SIZE:
+            _names.clear()
+        _names[name] = masked
+    return masked
 
 
 def _name_key(key: str) -> bool:

@@ -59,8 +59,8 @@ return added
 
 
 # Events per script call within a batch: serialising a slice and running the script on it take
-# about as long as each other, so slices let the two overlap (see StreamSink._pipelined); the
-# first is small so that Redis starts early.
+# about as long as each other, so slices let the two overlap (see StreamSink.send); the first is
+# small so that Redis starts early.
 SLICE, FIRST_SLICE = 100, 25
 
 
@@ -91,6 +91,53 @@ class WriteResult:
         return self
 
 
+class PendingWrite:
+    """Events sent to Redis as script calls whose replies are not read yet (StreamSink.send).
+
+    Until ``result()`` Redis runs the calls on its own core while the caller goes on (the poller
+    normalises the next page). A call Redis did not know the script for is sent again the usual
+    way, which loads it; after a lost connection every call is (dedup drops what had been written,
+    counted as duplicates). Nothing is known to be written before ``result()`` returns."""
+
+    def __init__(self, sink: StreamSink, keys: list[KeyT], calls: list[list[EncodableT]], events: int,
+                 rejected: int, conn: Connection | None, replies: list[Any] | None = None) -> None:
+        self._sink, self._keys, self._calls, self._events = sink, keys, calls, events
+        self._rejected, self._conn, self._replies = rejected, conn, replies
+
+    def result(self) -> WriteResult:
+        """Read the replies (once): events added and duplicates; raises what Redis raised."""
+        replies = self._replies if self._replies is not None else self._read()
+        self._replies = replies
+        added = 0
+        for args, reply in zip(self._calls, replies, strict=True):
+            if isinstance(reply, ResponseError) and not isinstance(reply, NoScriptError):
+                raise reply
+            added += int(reply if isinstance(reply, int) else self._sink._script(keys=self._keys, args=args))
+        return WriteResult(added=added, duplicates=self._events - added, rejected=self._rejected)
+
+    def _read(self) -> list[Any]:
+        conn, self._conn = self._conn, None
+        if conn is None:  # the connection was lost while sending: every call again
+            return [None] * len(self._calls)
+        pool = self._sink.r.connection_pool
+        replies: list[Any] = []
+        try:
+            for _ in self._calls:
+                try:
+                    replies.append(conn.read_response())
+                except ResponseError as err:  # NOSCRIPT, or an error to raise once all are read
+                    replies.append(err)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            conn.disconnect()
+            replies = [None] * len(self._calls)
+        except BaseException:
+            conn.disconnect()
+            raise
+        finally:
+            pool.release(conn)
+        return replies
+
+
 class StreamSink:
     def __init__(self, r: redis.Redis, keys: Keys, settings: Settings) -> None:
         self.r = r
@@ -99,61 +146,60 @@ class StreamSink:
         self._script = r.register_script(_DEDUP_XADD)
 
     def write_events(self, feed: str, events: Sequence[Event]) -> WriteResult:
-        result = WriteResult()
-        size = self.settings.batch_size
-        for i in range(0, len(events), size):
-            result += self._write_batch(feed, events[i : i + size])
-        return result
+        return self._send_events(feed, events, 0).result()
 
-    def _write_batch(self, feed: str, events: Sequence[Event]) -> WriteResult:
-        if not events:
-            return WriteResult()
-        now_ms = int(time.time() * 1000)
-        cutoff = now_ms - int(self.settings.dedup_window_h * 3_600_000)
-        head: list[EncodableT] = [now_ms, cutoff, self.settings.stream_maxlen]
+    def send(self, feed: str, items: Iterable[Event | Reject]) -> PendingWrite:
+        """Write the rejects, and send the events without waiting for Redis; ``result()`` waits."""
+        events: list[Event] = []
+        rejects: list[Reject] = []
+        for it in items:
+            (rejects if isinstance(it, Reject) else events).append(it)  # type: ignore[arg-type]
+        return self._send_events(feed, events, self.write_rejects(feed, rejects))
+
+    def write(self, feed: str, items: Iterable[Event | Reject]) -> WriteResult:
+        return self.send(feed, items).result()
+
+    def _send_events(self, feed: str, events: Sequence[Event], rejected: int) -> PendingWrite:
+        """Each ``batch_size`` events are one dedup window (one ``now``), sent in slices, each slice
+        as soon as it is serialised: Redis works through one slice while the next is serialised."""
         keys: list[KeyT] = [self.keys.stream(feed), self.keys.seen(feed), self.keys.counters(feed)]
-        cuts = [0, *range(FIRST_SLICE, len(events), SLICE), len(events)]
-        slices = [events[a:b] for a, b in zip(cuts, cuts[1:])]  # noqa: B905 - one shorter
-        if len(slices) > 1 and isinstance(self.r, redis.Redis):
-            added = self._pipelined(keys, head, slices)
-        else:
-            added = sum(int(self._script(keys=keys, args=_args(head, part))) for part in slices)
-        return WriteResult(added=added, duplicates=len(events) - added)
+        size = self.settings.batch_size
+        slices: list[tuple[list[EncodableT], Sequence[Event]]] = []
+        for i in range(0, len(events), size):
+            batch = events[i : i + size]
+            now_ms = int(time.time() * 1000)
+            head: list[EncodableT] = [now_ms, now_ms - int(self.settings.dedup_window_h * 3_600_000),
+                                      self.settings.stream_maxlen]
+            cuts = [0, *range(FIRST_SLICE, len(batch), SLICE), len(batch)]
+            slices += [(head, batch[a:b]) for a, b in zip(cuts, cuts[1:])]  # noqa: B905 - one shorter
+        if not isinstance(self.r, redis.Redis):  # e.g. a cluster client: one call at a time
+            calls = [_args(head, part) for head, part in slices]
+            replies = [int(self._script(keys=keys, args=args)) for args in calls]
+            return PendingWrite(self, keys, calls, len(events), rejected, None, replies)
+        return self._pipelined(keys, slices, len(events), rejected)
 
-    def _pipelined(self, keys: list[KeyT], head: list[EncodableT], slices: list[Sequence[Event]]) -> int:
-        """Send each slice's script call as soon as it is serialised, then read the replies: Redis
-        (on its own core) works through one slice while the next is serialised. A slice Redis did
-        not know the script for is sent again the usual way, which loads it; after a lost
-        connection every slice is (dedup drops what had been written, counted as duplicates)."""
+    def _pipelined(self, keys: list[KeyT], slices: list[tuple[list[EncodableT], Sequence[Event]]], events: int,
+                   rejected: int) -> PendingWrite:
+        if not slices:
+            return PendingWrite(self, keys, [], events, rejected, None, [])
         pool = self.r.connection_pool
         conn = _connection(pool)
-        sent: list[list[EncodableT]] = []
-        replies: list[Any] = []
+        calls: list[list[EncodableT]] = []
         try:
-            for part in slices:
+            for head, part in slices:
                 args = _args(head, part)
+                calls.append(args)
                 conn.send_command("EVALSHA", self._script.sha, len(keys), *keys, *args)
-                sent.append(args)
-            for _ in sent:
-                try:
-                    replies.append(conn.read_response())
-                except ResponseError as err:  # NOSCRIPT, or an error to raise once all are read
-                    replies.append(err)
         except (RedisConnectionError, RedisTimeoutError, OSError):
             conn.disconnect()
-            replies = [None] * len(slices)
-            sent = [_args(head, part) for part in slices]
+            pool.release(conn)
+            calls = [_args(head, part) for head, part in slices]
+            return PendingWrite(self, keys, calls, events, rejected, None)
         except BaseException:
             conn.disconnect()
-            raise
-        finally:
             pool.release(conn)
-        added = 0
-        for args, reply in zip(sent, replies, strict=True):
-            if isinstance(reply, ResponseError) and not isinstance(reply, NoScriptError):
-                raise reply
-            added += int(reply if isinstance(reply, int) else self._script(keys=keys, args=args))
-        return added
+            raise
+        return PendingWrite(self, keys, calls, events, rejected, conn)
 
     def write_rejects(self, feed: str, rejects: Iterable[Reject]) -> int:
         """Each reject goes to the dead-letter stream with its reason and a masked, capped raw copy."""
@@ -177,15 +223,6 @@ class StreamSink:
             pipe.hincrby(self.keys.counters(feed), "rejects", n)
             pipe.execute()
         return n
-
-    def write(self, feed: str, items: Iterable[Event | Reject]) -> WriteResult:
-        events: list[Event] = []
-        rejects: list[Reject] = []
-        for it in items:
-            (rejects if isinstance(it, Reject) else events).append(it)  # type: ignore[arg-type]
-        res = self.write_events(feed, events)
-        res.rejected = self.write_rejects(feed, rejects)
-        return res
 
     def trim_by_age(self, feed: str) -> int:
         """Drop stream entries older than the retention (stream ids are ms timestamps)."""

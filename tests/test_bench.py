@@ -1,5 +1,6 @@
-"""`pingan bench ingest` runs the worker's own path: Pipeline.run, then StreamSink.write; `pingan bench
-web` runs end to end at a small size."""
+"""`pingan bench ingest` runs the worker's own path (the 12345 poller's ingest: Pipeline.run, then
+StreamSink.send, replies read before the next page is sent); `pingan bench web` runs end to end at a
+small size."""
 
 import os
 
@@ -10,26 +11,33 @@ import redis
 from dashboard import cli
 from feeds import bench
 from feeds.pipeline import Pipeline
-from feeds.sink import StreamSink
+from feeds.poller import FeedPoller
+from feeds.sink import PendingWrite, StreamSink
 from tests.conftest import REDIS_URL
 
 
 def test_bench_runs_the_worker_path_and_reports_both_rates(settings, monkeypatch):
-    calls = {"run": 0, "write": 0}
-    run, write = Pipeline.run, StreamSink.write
+    calls: dict[str, int] = {"ingest": 0, "run": 0, "send": 0, "result": 0}
+    log: list[str] = []
 
-    def counted_run(self, *args, **kwargs):
-        calls["run"] += 1
-        return run(self, *args, **kwargs)
+    def counted(cls, name):
+        real = getattr(cls, name)
 
-    def counted_write(self, *args, **kwargs):
-        calls["write"] += 1
-        return write(self, *args, **kwargs)
+        def wrapper(self, *args, **kwargs):
+            calls[name] += 1
+            log.append(name)
+            return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Pipeline, "run", counted_run)
-    monkeypatch.setattr(StreamSink, "write", counted_write)
+        monkeypatch.setattr(cls, name, wrapper)
+
+    counted(FeedPoller, "ingest")
+    counted(Pipeline, "run")
+    counted(StreamSink, "send")
+    counted(PendingWrite, "result")
     rep = bench.run(settings, events=1200, repeats=1)  # raises unless every event was written
-    assert calls == {"run": 3, "write": 3}  # pages of 500, 500 and 200
+    assert calls == {"ingest": 1, "run": 3, "send": 3, "result": 3}  # pages of 500, 500 and 200
+    # page 2 is normalised while page 1 is in flight; page 2 is sent only once page 1's replies are in
+    assert log == ["ingest", "run", "send", "run", "result", "send", "run", "result", "send", "result"]
     assert rep["events"] == 1200 and rep["events_per_s"] > 0 and rep["raw_xadd_per_s"] > 0
     assert rep["ratio"] == round(rep["events_per_s"] / rep["raw_xadd_per_s"], 3)
     assert rep["mean_event_bytes"] > 500

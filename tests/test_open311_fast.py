@@ -332,3 +332,16 @@ def test_plain_records_with_a_bad_value_are_still_rejected_naming_the_field(
     assert len(parsed) == 1 and not isinstance(parsed[0], Exact | Reject)
     result = normalise(parsed[0])
     assert isinstance(result, Reject) and result.reason.startswith(f"{field}: "), result
+
+
+def test_null_variants_are_what_t_reads_as_absent() -> None:
+    """The fast path's written-out _t takes a stripped str outside _NULL_VARIANTS as plain text."""
+    import sys
+
+    for text in open311._NULL_VARIANTS:
+        assert open311._t(text) is None
+    assert all(open311._t(w) == w for w in ("nulls", "nul", "n", "NULL1", "nihil", "无", "0302", "张三"))
+    # no character but the ASCII letters lower-cases into a null marker's letters
+    letters = set("nulloei")
+    assert all(chr(c) in "nulloeiNULLOEI" for c in range(sys.maxunicode + 1)
+               if chr(c).lower() and set(chr(c).lower()) <= letters)

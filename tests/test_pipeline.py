@@ -133,3 +133,103 @@ def test_event_ids_are_as_they_always_were(source: str, parts: list[Any]) -> Non
     from feeds.event import make_event_id
 
     assert make_event_id(source, *parts) == _reference_event_id(source, *parts)
+
+
+# --- the stored JSON: orjson where it writes what pydantic writes ------------------------------
+
+import dataclasses  # noqa: E402
+import enum  # noqa: E402
+import uuid  # noqa: E402
+from datetime import date  # noqa: E402
+from datetime import time as dtime  # noqa: E402
+from decimal import Decimal  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+class _Text(str):
+    def __str__(self) -> str:
+        return "other"
+
+
+class _Colour(enum.Enum):
+    red = 1
+
+
+@dataclasses.dataclass
+class _Point:
+    x: int = 1
+
+
+ODD_ZONES = ZONES | st.sampled_from([ZoneInfo("Asia/Shanghai"), ZoneInfo("America/Chicago"),
+                                     timezone(timedelta(hours=8, seconds=30)),
+                                     timezone(timedelta(hours=-3, minutes=-7, seconds=-1, microseconds=-5))])
+ODD_TIMES = st.builds(lambda d, z: d.replace(tzinfo=z), st.datetimes(datetime(1, 1, 2), datetime(9999, 1, 1)),
+                      ODD_ZONES)
+ODD_VALUES = (st.none() | st.booleans() | st.integers() | st.integers(2**63, 2**70) | st.floats() | SHORT
+              | ODD_TIMES | st.datetimes() | st.dates() | st.times() | st.builds(_Text, SHORT) | st.just(_Colour.red)
+              | st.just(Kind.case) | st.just(Status.closed) | st.uuids() | st.decimals(allow_nan=False)
+              | st.binary(max_size=4) | st.just(_Point()) | st.just((1, "a")) | st.just(frozenset({1})))
+ODD_ATTRS = st.dictionaries(st.text(max_size=8), st.recursive(
+    ODD_VALUES, lambda c: st.lists(c, max_size=2) | st.dictionaries(SHORT | st.integers(0, 3), c, max_size=2),
+    max_leaves=4), max_size=4)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EXACT_VALUES, st.one_of(st.none(), ODD_ATTRS), ODD_TIMES, st.one_of(st.none(), ODD_TIMES), st.booleans())
+def test_to_json_is_what_pydantic_writes(values: dict[str, Any], attrs: Any, occurred: datetime,
+                                         reported: datetime | None, validate: bool) -> None:
+    """Event.to_json writes plain events with orjson: byte for byte what pydantic writes, for any
+    event, odd attrs (times, enums, subclasses, dataclasses, big ints, …) and odd zones included."""
+    values = dict(values)
+    if attrs is not None:
+        values["attrs"] = attrs
+    if validate:
+        values.update(occurred_at=occurred, reported_at=reported)
+    try:
+        ev = Event.model_validate(values) if validate else construct_event(values)
+        expected: Any = ev.model_dump_json(by_alias=True).encode()
+    except Exception as exc:  # pydantic cannot write it: to_json fails alike
+        expected = type(exc)
+    try:
+        got: Any = ev.to_json()
+    except Exception as exc:
+        got = type(exc)
+    assert got == expected
+
+
+def test_the_benchmark_events_are_written_by_orjson() -> None:
+    from feeds.bench import _records
+    from feeds.pipeline import Pipeline
+
+    events = [e for page in _records(600) for e in Pipeline(None).run("open311", page, {"source": "12345"})]
+    assert events and all(event_module._orjson(e) == e.model_dump_json(by_alias=True).encode() for e in events)
+
+
+ODD_ATTR_VALUES = [
+    datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=8, seconds=30))),
+    datetime(1900, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")),
+    datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")), datetime(2026, 1, 1), datetime(2026, 1, 1, tzinfo=UTC),
+    date(2026, 1, 1), dtime(1, 2, 3), dtime(1, 2, 3, tzinfo=UTC), _Text("x"), _Colour.red, Kind.case, uuid.UUID(int=5),
+    Decimal("1.50"), b"ab", _Point(), (1, "a"), frozenset({1}), 2**64, -(2**63) - 1, float("nan"), float("-inf"), 1e16,
+    {1: "int key"}, {"a": [datetime(2026, 1, 1, tzinfo=timezone(timedelta(seconds=-1)))]}, [[[[[[[[[[1]]]]]]]]]],
+    "\ud800", "\x00\u2028",
+]
+
+
+@pytest.mark.parametrize("value", ODD_ATTR_VALUES, ids=repr)
+@pytest.mark.parametrize("zone", [UTC, timezone(timedelta(hours=8, seconds=30)), ZoneInfo("Asia/Shanghai")], ids=str)
+def test_to_json_is_what_pydantic_writes_for_odd_values(value: Any, zone: Any) -> None:
+    ev = construct_event({"event_id": "wg-0123456789", "case_id": "wg:1", "source": "wg", "kind": "case",
+                          "status": "reported", "category": "dispute", "occurred_at": datetime(1900, 1, 1, tzinfo=zone),
+                          "ingested_at": datetime(2026, 1, 1, tzinfo=UTC), "attrs": {"v": value}})
+    try:
+        expected: Any = ev.model_dump_json(by_alias=True).encode()
+    except Exception as exc:
+        expected = type(exc)
+    try:
+        got: Any = ev.to_json()
+    except Exception as exc:
+        got = type(exc)
+    assert got == expected

@@ -159,7 +159,26 @@ def test_gates_change_nothing_on_chosen_texts():
     for text in ["来电人反映小区夜间施工噪音", "报警人张三", "联系人", "caller", "name:", "来电人反映称",
                  "报警人张三13812345678", "姓名 李四", "联系人：王小明，", "caller: Li Si", "Name: John",
                  "name:Li Si", "NAME John Smith", "CALLER\tAnn", "联系人 张三", "求助人李四说", "²" * 18,
-                 "1" + "²" * 17, "+ - ( X", "(((((((X", "12012345678", "电话12012345678。"]:
+                 "1" + "²" * 17, "+ - ( X", "(((((((X", "12012345678", "电话12012345678。",
+                 # longer than _GATED_MAX: no gate is tried, and the scans give what the gates would have
+                 "江" * 40, "1" * 40, "١" * 40, "²" * 40, "abc def " * 6, "来电人反映" * 8, "13812345678" * 4,
+                 "联系人：王小明，" * 5, "Name: John " * 4, "x@y.cn " * 6]:
         if P._NAMED_HINT.search(text) is None:
             assert P._mask_named(text) == text
         assert mask_text(text) == reference_mask_text(text)
+
+
+def test_the_memo_changes_nothing_and_stays_bounded():
+    """Short texts are masked once and remembered (departments, addresses repeat in every record);
+    a remembered text gives what masking it again gives, and the memo never outgrows MEMO_SIZE."""
+    P._memo.clear()
+    texts = ["江门市蓬江区城市管理和综合执法局", "联系人：王小明，", "电话13812345678", "13812345678", "噪音扰民", ""]
+    first = [mask_text(t) for t in texts]
+    assert all(t in P._memo for t in texts)
+    assert [mask_text(t) for t in texts] == first == [P._mask_text(t) for t in texts]
+    assert first[1] == "联系人：王**，" and first[3] == "138****5678"
+    for i in range(P.MEMO_SIZE + 10):
+        assert mask_text(f"回电1391234{i:04d}") == f"回电139****{i:04d}"
+    assert 0 < len(P._memo) <= P.MEMO_SIZE
+    long = "报警人张三称" + "长" * P.MEMO_MAX_CHARS
+    assert mask_text(long) == P._mask_text(long) and long not in P._memo

@@ -19,7 +19,9 @@ import pytest
 from tests.browser import Page, chromium, require_chromium, whole_pipeline
 from tests.e2e import Stack, wait_until
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# one worker runs every browser test, one after another: each starts a whole pipeline, and two at once
+# on a 2-core machine made the wall's latency test measure the other's load (README: --dist loadgroup)
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 

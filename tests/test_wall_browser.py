@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import orjson
@@ -22,6 +23,12 @@ from tests.e2e import Stack, wait_until
 # one worker runs every browser test, one after another: each starts a whole pipeline, and two at once
 # on a 2-core machine made the wall's latency test measure the other's load (README: --dist loadgroup)
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+
+def _fixed1(value: float) -> str:
+    """What JavaScript's `value.toFixed(1)` shows: the exact binary value rounded half away from zero
+    (四舍五入, 98.25 → 98.3), where Python's format rounds half to even (98.25 → 98.2)."""
+    return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
 
 HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
@@ -63,7 +70,7 @@ def test_every_panel_renders_live_numbers_without_errors(browser, pipeline, size
                      ".map(k => [k, document.getElementById(`wall-kpi-${k}-value`).textContent]))]; })()")
         for k, text in shown[1].items():  # each tile shows its snapshot's figure, "—" only where there is none
             value = shown[0][k]
-            assert text == ("—" if value is None else f"{value:.1f}"), (k, text, value)
+            assert text == ("—" if value is None else _fixed1(value)), (k, text, value)
         assert shown[0]["closure"] is not None and shown[0]["ontime_close"] is not None
         running = p.js("[...document.querySelectorAll('[id^=wall-sla-][id$=-running]')]"
                        ".map(e => Number(e.textContent.replace(/,/g, '')) || 0).reduce((a, b) => a + b, 0)")

@@ -95,7 +95,12 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        for c in children:
+        # the simulator first, and the rest once it answers: it recreates its exchange table and
+        # empties its drop folders, and an ingest worker started alongside could read those of an
+        # earlier run (another clock: records days ahead of this run's "now")
+        children[0].start(env)
+        _simulator_status(sim_port)
+        for c in children[1:]:
             c.start(env)
         _banner(url, embedded is not None, sim_port, port, speed, origin, bool(scenario))
         report, last_report = _Reporter(url), time.monotonic()
@@ -185,14 +190,20 @@ def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float, or
 
 def _scenario_line(sim_port: int) -> str:
     """What the simulator runs, from its status (it builds the world, so only it knows)."""
+    status = _simulator_status(sim_port)
+    if status is None:
+        return "(the simulator does not answer yet: see its /_control/status)"
+    return describe(status["scenario"]) if status.get("scenario") else "(none)"
+
+
+def _simulator_status(sim_port: int) -> dict[str, Any] | None:
+    """The simulator's /_control/status once it answers (None after STATUS_WAIT_S)."""
     deadline = time.monotonic() + STATUS_WAIT_S
     while True:
         try:
-            sc = httpx.get(f"http://127.0.0.1:{sim_port}/_control/status", timeout=2).json().get("scenario")
+            status: dict[str, Any] = httpx.get(f"http://127.0.0.1:{sim_port}/_control/status", timeout=2).json()
+            return status
         except (httpx.HTTPError, ValueError):
             if time.monotonic() > deadline:
-                return "(the simulator does not answer yet: see its /_control/status)"
+                return None
             time.sleep(0.5)
-            continue
-        return describe(sc) if sc else "(none)"
-

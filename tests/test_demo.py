@@ -9,17 +9,19 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 import orjson
 import pytest
 import redis
 
+from feeds.event import BEIJING
 from feeds.keys import Keys
 from feeds.redis_server import free_port
 from feeds.registry import load_feeds
 from feeds.settings import Settings
+from feeds.simulator.engine import Simulator
 from feeds.status import collect
 from tests.conftest import REPO
 from tests.e2e import wait_until
@@ -31,6 +33,12 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PINGAN_")}
     out = tmp_path / "demo.log"
     sim_port = free_port()
+    # what an earlier, faster demo leaves in the data folder: drop files and exchange rows three days
+    # ahead of this run's clock, which the new run must not read
+    earlier = Simulator(seed=9, start=datetime.now(BEIJING) + timedelta(days=3), backfill_h=1,
+                        data_dir=tmp_path / "var")
+    earlier.step(3600)
+    assert any((tmp_path / "var" / "drop" / "sj").glob("*.csv")) and (tmp_path / "var" / "exchange.db").exists()
     with open(out, "wb") as log:
         demo = subprocess.Popen(
             [sys.executable, "-m", "dashboard.cli", "demo", "--redis-port", "0", "--sim-port", str(sim_port),
@@ -57,6 +65,11 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
         sim_time = datetime.fromisoformat(httpx.get(f"http://127.0.0.1:{sim_port}/_control/status").json()["sim_time"])
         assert wall["clock"]["speed"] == 60
         assert abs(sim_time.timestamp() - wall["as_of"] / 1000) < 10 * 60
+        newest = {m.decode(): t / 1000 for m, t in r.zrange(Keys(settings.key_prefix).newest, 0, -1, withscores=True)}
+        assert {"xf", "sj", "mz"} <= set(newest), newest
+        ahead = {code: round((t - sim_time.timestamp()) / 3600, 1) for code, t in newest.items()
+                 if t > sim_time.timestamp() + 10 * 60}
+        assert not ahead, f"hours ahead of the run's clock (an earlier run's records read): {ahead}"
         server = r.info("server")
         assert server["redis_mode"] == "standalone" and server["tcp_port"] != 6379
     finally:

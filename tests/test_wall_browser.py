@@ -24,6 +24,7 @@ from tests.e2e import Stack, wait_until
 # on a 2-core machine made the wall's latency test measure the other's load (README: --dist loadgroup)
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
+
 def _fixed1(value: float) -> str:
     """What JavaScript's `value.toFixed(1)` shows: the exact binary value rounded half away from zero
     (四舍五入, 98.25 → 98.3), where Python's format rounds half to even (98.25 → 98.2)."""

@@ -154,6 +154,19 @@ def cmd_web(a: argparse.Namespace, s: Settings) -> int:
     return 0
 
 
+def cmd_schema(a: argparse.Namespace, s: Settings) -> int:
+    from dashboard.boards import REGISTRY
+
+    schemas = REGISTRY.schemas()
+    if a.snapshot:
+        if a.snapshot not in schemas:
+            print(f"pingan schema: no snapshot {a.snapshot!r}; registered: {', '.join(schemas)}", file=sys.stderr)
+            return 2
+        schemas = schemas[a.snapshot]
+    print(orjson.dumps(schemas, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
 def cmd_bench_live(a: argparse.Namespace, s: Settings) -> int:
     from dashboard.live import bench
 
@@ -266,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     rb.add_argument("--apply", action="store_true", help="replace the live state with the recomputed one")
     rb.add_argument("--json", action="store_true")
     rb.set_defaults(fn=cmd_rebuild)
+
+    sc = sub.add_parser("schema", help="the JSON Schema of every snapshot the boards read")
+    sc.add_argument("snapshot", nargs="?", help="only this snapshot (wall, wall-map, emergency …)")
+    sc.set_defaults(fn=cmd_schema)
 
     b = sub.add_parser("bench", help="benchmarks (JSON output with --json)")
     bs = b.add_subparsers(dest="bench_cmd", required=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 LANGS = ("zh", "en")
 
 TEXT: dict[str, tuple[str, str]] = {
-    "title": ("综合指挥中心 · 网格化治理态势", "Command Centre · Grid Governance"),
     "city": ("全市", "Whole city"),
     "open": ("在办工单", "Open cases"),
     "open_p1": ("紧急在办", "Urgent open"),
@@ -52,7 +51,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "policy_other": ("其他", "Other"),
     "formula": ("口径", "Formula"),
     # the emergency board
-    "em_title": ("三防应急指挥 · 台风与力量动员", "Emergency · typhoon & mobilisation"),
     "em_response": ("应急响应", "Emergency response"),
     "em_no_response": ("未启动应急响应", "No emergency response"),
     "em_stood_down": ("已解除", "stood down"),
@@ -75,6 +73,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "em_over": ("超警", "over"),
     "em_guarantee": ("超保证", "above guarantee"),
     "em_rain": ("降雨", "rain"),
+    "em_rain_today": ("08时起", "since 08:00"),
     "em_map": ("台风路径与影响", "Typhoon track and impact"),
     "em_no_storm": ("当前无热带气旋", "No tropical cyclone"),
     "em_far": ("距本市 {km} 公里，暂无影响", "{km} km away, no effect yet"),
@@ -126,6 +125,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "em_feeds": ("应急数据接入", "Emergency feeds"),
 }
 
+# a warning's colour, as a chip says it after the hazard (台风红: the chip's colour shows it too)
+COLOUR: dict[str, tuple[str, str]] = {"blue": ("蓝", " blue"), "yellow": ("黄", " yellow"), "orange": ("橙", " orange"),
+                                      "red": ("红", " red"), "None": ("", "")}
+# CMA intensity categories of a tropical cyclone
+STORM_CAT: dict[str, tuple[str, str]] = {
+    "0": ("弱于热带低压", "below TD"), "1": ("热带低压", "TD"), "2": ("热带风暴", "TS"), "3": ("强热带风暴", "STS"),
+    "4": ("台风", "TY"), "5": ("强台风", "STY"), "6": ("超强台风", "SuperTY"), "9": ("变性温带气旋", "ET"),
+    "None": ("热带气旋", "TC")}
+
 STATUS: dict[str, tuple[str, str]] = {
     "reported": ("已上报", "reported"), "accepted": ("已受理", "accepted"), "dispatched": ("已派遣", "dispatched"),
     "in_progress": ("处置中", "in progress"), "escalated": ("已升级", "escalated"),
@@ -145,5 +153,7 @@ def t(key: str, lang: str) -> str:
 
 def table(lang: str) -> dict[str, str]:
     """Every word in one language, for the browser."""
-    return {k: t(k, lang) for k in TEXT} | {f"status.{k}": (en if lang == "en" else zh)
-                                           for k, (zh, en) in STATUS.items()}
+    out = {k: t(k, lang) for k in TEXT}
+    for prefix, words in (("status", STATUS), ("colour", COLOUR), ("storm_cat", STORM_CAT)):
+        out |= {f"{prefix}.{k}": (en if lang == "en" else zh) for k, (zh, en) in words.items()}
+    return out

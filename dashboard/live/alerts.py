@@ -4,7 +4,8 @@ An alert item stands while its condition does: a red warning in force (one item 
 its updates do not alert again) or an emergency response at level II or I (one item per episode and
 level, so raising II to I alerts again). An acknowledgement (who, when, comment) is stored per item;
 it silences the item's alarm on every screen and is shown on the board. Walls stay on the
-emergency board while any item stands, acknowledged or not, and return to their rotation after.
+board red alerts pin them to (the registration says which) while any item stands, acknowledged or
+not, and return to their rotation after.
 """
 
 from __future__ import annotations
@@ -16,17 +17,25 @@ from typing import Any
 import orjson
 import redis
 
+from dashboard.board import Acknowledgement, Alert, AlertItem, scopes
+from dashboard.live.emergency import Geo, active_warnings, response
 from feeds.keys import Keys
 from feeds.privacy import mask_text
 
-BOARD = "board/emergency"
 ALERT_SEVERITY = 3  # response level II (severity 3) and I (4)
 WHO_MAX, COMMENT_MAX = 40, 300
 AUDIT_MAXLEN = 100_000
 
 
-def items(warnings: Iterable[Mapping[str, Any]], response: Mapping[str, Any] | None,
-          acks: Mapping[str, Mapping[str, Any]], names: Mapping[str, str]) -> list[dict[str, Any]]:
+def acknowledgement(raw: Mapping[str, Any] | None) -> Acknowledgement | None:
+    """A stored acknowledgement (``at`` epoch seconds) as the boards show it."""
+    if not raw:
+        return None
+    return Acknowledgement(key=raw["key"], who=raw["who"], at=int(raw["at"] * 1000), comment=raw.get("comment") or "")
+
+
+def items(warnings: Iterable[Mapping[str, Any]], resp: Mapping[str, Any] | None,
+          acks: Mapping[str, Mapping[str, Any]], names: Mapping[str, str]) -> list[AlertItem]:
     """The alert items in force: red warnings (``warnings`` already in force and in scope) and a
     level II/I response; each with its acknowledgement, if any. Unacknowledged first."""
     out = []
@@ -34,25 +43,42 @@ def items(warnings: Iterable[Mapping[str, Any]], response: Mapping[str, Any] | N
         if w.get("c") == "red":
             key = f"warn:{w['id']}"
             area = "、".join(names.get(a, a) for a in w.get("districts", []))
-            out.append({"key": key, "kind": "warning", "headline": w.get("hl") or f"{area}{w.get('hz', '')}红色预警",
-                        "since": w.get("t"), "districts": w.get("districts", []), "ack": acks.get(key)})
-    if response and response.get("sev", 0) >= ALERT_SEVERITY and response.get("active"):
-        key = f"resp:{response['ep']}:{response['lvl']}"
-        out.append({"key": key, "kind": "response", "headline": response.get("nm") or f"{response['lvl']}级应急响应",
-                    "since": response.get("since"), "districts": [], "ack": acks.get(key)})
-    out.sort(key=lambda i: (i["ack"] is not None, -(i["since"] or 0)))
+            out.append(AlertItem(key=key, kind="warning", headline=w.get("hl") or f"{area}{w.get('hz', '')}红色预警",
+                                 since=_ms(w.get("t")), districts=w.get("districts", []),
+                                 acknowledgement=acknowledgement(acks.get(key))))
+    if resp and resp.get("sev", 0) >= ALERT_SEVERITY and resp.get("active"):
+        key = f"resp:{resp['ep']}:{resp['lvl']}"
+        out.append(AlertItem(key=key, kind="response", headline=resp.get("nm") or f"{resp['lvl']}级应急响应",
+                             since=_ms(resp.get("since")), districts=[],
+                             acknowledgement=acknowledgement(acks.get(key))))
+    out.sort(key=lambda i: (i.acknowledgement is not None, -(i.since or 0)))
     return out
 
 
-def alert(found: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The snapshot's ``alert`` (None when nothing stands): walls pin ``board`` while it is set and
-    sound the alarm while ``unacked`` > 0."""
+def alert(found: list[AlertItem], board_path: str) -> Alert | None:
+    """The snapshots' ``alert`` (None when nothing stands): walls pin ``board_path`` while it is set
+    and sound the alarm while some item is unacknowledged."""
     if not found:
         return None
-    unacked = [i for i in found if i["ack"] is None]
+    unacked = [i for i in found if i.acknowledgement is None]
     lead = (unacked or found)[0]
-    return {"level": "red", "board": BOARD, "headline": lead["headline"], "unacked": len(unacked),
-            "items": found}
+    return Alert(level="red", board_path=board_path, headline=lead.headline, unacknowledged=len(unacked),
+                 items=found)
+
+
+def standing(picture: Mapping[str, Any], now: float, geo: Geo, board_path: str) -> dict[str, Alert | None]:
+    """The alert standing in every scope of the city at ``now``, from the emergency picture."""
+    resp = response(picture["levels"], now)
+    warnings = active_warnings(picture["warning"].values(), now, geo)
+    out = {}
+    for sc in scopes(geo.city):
+        mine = [w for w in warnings if sc.level == "city" or sc.code in w["districts"]]
+        out[sc.code] = alert(items(mine, resp, picture["acks"], geo.names), board_path)
+    return out
+
+
+def _ms(t: float | None) -> int | None:
+    return int(t * 1000) if t is not None else None
 
 
 class AckError(ValueError):

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import orjson
 import redis
+import shapely
 
 from dashboard.live.state import epoch, ts
+from feeds.geo import districts, label_point, towns
 from feeds.keys import Keys
 
 TABLES = ("storm", "warning", "mobilise", "checkin", "closure", "task", "gauge", "vessel")
@@ -276,6 +279,63 @@ def read_raw(r: redis.Redis, keys: Keys) -> dict[str, dict[str, bytes]]:
             fields: Any = r.hgetall(key)
             out[key] = {_s(f): bytes(v) for f, v in fields.items()}
     return {k: v for k, v in out.items() if v}
+
+
+# --- reading the picture (pure) ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Geo:
+    """The city's districts (label points for distances) and towns, built once."""
+    city: str
+    names: dict[str, str]
+    points: dict[str, tuple[float, float]]
+    town_names: dict[str, str]
+    centre: tuple[float, float]
+    bounds: tuple[tuple[float, float], tuple[float, float]]  # [[south, west], [north, east]]
+
+    @classmethod
+    @cache
+    def of(cls, city: str) -> Geo:
+        ds = districts(city)
+        points = {d.adcode: label_point(d) for d in ds}
+        lat = sum(p[0] for p in points.values()) / len(points)
+        lon = sum(p[1] for p in points.values()) / len(points)
+        minx, miny, maxx, maxy = shapely.union_all([d.geometry for d in ds]).bounds
+        return cls(city, {d.adcode: d.name for d in ds}, points, {t.code: t.name for t in towns(city)}, (lat, lon),
+                   ((miny, minx), (maxy, maxx)))
+
+    def in_scope(self, adcode: str | None, scope: str) -> bool:
+        return bool(adcode) and (scope == self.city or adcode == scope)
+
+
+def response(levels: list[dict[str, Any]], now: float) -> dict[str, Any] | None:
+    """The response level in force (or the last one stood down), since when, and its episode."""
+    past = sorted((x for x in levels if x["t"] <= now), key=lambda x: (x["t"], x.get("sev", 0)))
+    if not past:
+        return None
+    cur = past[-1]
+    episode = [x for x in past if x.get("ep") == cur.get("ep")]
+    return {"lvl": cur.get("lvl"), "sev": cur.get("sev", 0), "active": cur.get("sev", 0) > 0,
+            "act": cur.get("act"), "hz": cur.get("hz"), "nm": cur.get("nm"), "ep": cur.get("ep"),
+            "since": cur["t"], "episode_start": episode[0]["t"],
+            "peak": ROMAN.get(max(x.get("sev", 0) for x in episode)),
+            "history": [[x["t"], x.get("sev", 0), x.get("act")] for x in past[-40:]]}
+
+
+def active_warnings(warnings: Iterable[Mapping[str, Any]], now: float, geo: Geo) -> list[dict[str, Any]]:
+    """Warnings in force (status Actual, not cancelled, not expired) for the city's districts,
+    most severe first. A warning for the whole city covers every district."""
+    out = []
+    for w in warnings:
+        if w.get("cap") != "Actual" or w.get("mt") == "Cancel" or w.get("st") == "cancelled":
+            continue
+        if w.get("exp") is not None and w["exp"] <= now:
+            continue
+        areas = set(w.get("areas") or [])
+        covered = sorted(geo.names) if geo.city in areas else sorted(a for a in areas if a in geo.names)
+        if covered:
+            out.append({**w, "districts": covered, "rank": COLOUR_RANK.get(str(w.get("c")), 0)})
+    return sorted(out, key=lambda w: (-w["rank"], w["districts"][0], -w["t"]))
 
 
 # --- Redis ------------------------------------------------------------------------------------

@@ -104,11 +104,14 @@ class Clock:
 
         Stopping exactly at the deadline is on time, so the deadline instant itself is still yellow.
         """
-        if self.stopped is not None:
-            return "done"
-        if now > self.deadline:
-            return "red"
-        return "yellow" if now >= self.yellow_at else "green"
+        return "done" if self.stopped is not None else light(self.deadline, self.yellow_at, now)
+
+
+def light(deadline: float, yellow_at: float, now: float) -> str:
+    """A running clock's light at ``now``: green, yellow from ``yellow_at``, red after the deadline."""
+    if now > deadline:
+        return "red"
+    return "yellow" if now >= yellow_at else "green"
 
 
 class PolicyError(ValueError):

@@ -22,22 +22,20 @@ from typing import Any
 import orjson
 import redis
 
+from dashboard.board import Builder, Registry, Scope, scopes
+from dashboard.boards import REGISTRY
 from dashboard.live.consumer import MAX_DELIVERIES, Entry, GroupReader, backoff
-from dashboard.live.emergency_board import EmergencyBoard
-from dashboard.live.mapdelta import MapPublisher
+from dashboard.live.publish import LiveContext, Publisher, Round
 from dashboard.live.sla import Policies
-from dashboard.live.snapshot import SnapshotBuilder
 from dashboard.live.store import LiveStore
 from feeds.adapters.base import Reject
 from feeds.clock import Clock
 from feeds.event import Kind
-from feeds.geo import districts
 from feeds.keys import Keys
 from feeds.lease import Leases
 from feeds.registry import Feed, load_feeds
 from feeds.settings import Settings
 from feeds.sink import StreamSink
-from feeds.status import collect
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +45,6 @@ SNAPSHOT_LEASE = "live-snapshot"
 CLAIM_EVERY_S = 5.0
 IDLE_SLEEP_S = 0.1
 HEARTBEAT_EVERY_S = 5.0
-MAP_EVERY_S = 2.0  # the map's markers are the bulk of what a wall receives
 PRUNE_EVERY_S = 60.0  # the emergency picture drops what is long over
 REQUIRED = ("event_id", "case_id", "source", "kind", "status", "occurred_at")
 KINDS = frozenset(k.value for k in Kind)
@@ -56,7 +53,7 @@ KINDS = frozenset(k.value for k in Kind)
 class LiveWorker:
     def __init__(self, settings: Settings, feeds: dict[str, Feed] | None = None, name: str | None = None,
                  archive: bool = True, snapshots: bool = True, policies: Policies | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, registry: Registry | None = None) -> None:
         self.settings = settings
         self.clock = clock or Clock.from_settings(settings)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -77,18 +74,19 @@ class LiveWorker:
             self.archive = Archive.from_settings(settings)
             self.archive_reader = GroupReader(self.r, streams, ARCHIVE_GROUP, self.name, settings.live_batch,
                                               settings.live_claim_idle_s)
-        self.snapshots = SnapshotBuilder(self.r, self.keys, self.policies, settings.city_adcode,
-                                         {c: f.name for c, f in self.feeds.items()}, self.clock) if snapshots else None
-        self.emergency = EmergencyBoard(self.r, self.keys, settings.city_adcode, self.clock) if snapshots else None
+        self.registry = registry or REGISTRY
+        self.ctx = LiveContext(self.r, self.keys, settings, self.policies, self.clock, self.feeds, self.registry)
+        # what this worker publishes while it holds the snapshot lease: every snapshot a board reads
+        self.builders: dict[str, Builder] = {s.name: s.builder(self.ctx) for s in self.registry.built()} if snapshots else {}
+        self.publisher = Publisher(self.r, self.keys)
         self._pruned_at = 0.0
         self.leases = Leases(self.r, self.keys, self.name, settings.lease_ttl_s)
-        self.scopes = ["city", *(d.adcode for d in districts(settings.city_adcode))] if snapshots else []
+        self.scopes = scopes(settings.city_adcode)
         self._next_claim = 0.0
         self._next_heartbeat = 0.0
         self._snap_version = -1
         self._snap_at = 0.0
-        self._map_at = -MAP_EVERY_S
-        self.maps = MapPublisher(self.r, self.keys)
+        self._built_at: dict[str, float] = {}
         self.applied = 0
         self.behind = False
 
@@ -115,7 +113,7 @@ class LiveWorker:
         if mono >= self._next_heartbeat:
             self._next_heartbeat = mono + HEARTBEAT_EVERY_S
             self.r.hset(self.keys.live_workers, self.name, int(time.time() * 1000))
-            if self.snapshots is not None:
+            if self.builders:
                 self.leases.refresh([SNAPSHOT_LEASE])
         self.maybe_snapshot(now)
         return n
@@ -172,8 +170,8 @@ class LiveWorker:
     # --- snapshots ------------------------------------------------------------------------------
 
     def maybe_snapshot(self, now: float | None = None, force: bool = False) -> bool:
-        if self.snapshots is None or not (force or self.leases.holds(SNAPSHOT_LEASE)):
-            self.maps.forget()  # whoever publishes meanwhile, our next map entry must be a reset
+        if not self.builders or not (force or self.leases.holds(SNAPSHOT_LEASE)):
+            self.publisher.forget()  # whoever publishes meanwhile, our next change log entries must be resets
             return False
         mono = time.monotonic()
         version = int(self.r.get(self.keys.version) or 0)
@@ -182,31 +180,27 @@ class LiveWorker:
                                        else self.settings.snapshot_heartbeat_s)
         if not (force or due):
             return False
-        self.publish_snapshots(now, with_map=force)
+        self.publish_snapshots(now, every=force)
         self._snap_version, self._snap_at = version, mono
         return True
 
-    def publish_snapshots(self, now: float | None = None, with_map: bool = False) -> None:
-        """The wall's figures for every scope at one instant of the clock; its map markers (bigger) at
-        most every MAP_EVERY_S."""
-        assert self.snapshots is not None
-        now = self.clock.now() if now is None else now
-        feeds = collect(self.r, self.keys, self.feeds, self.settings)["feeds"]
-        strip = [{k: f[k] for k in ("code", "name", "state", "lag_s", "events", "rejected")} for f in feeds]
-        assert self.emergency is not None
-        emergency = self.emergency.build_all(self.scopes, now=now, feeds=strip)
-        for scope in self.scopes:
-            wall = self.snapshots.build_wall(scope, now=now, feeds=strip)
-            wall["alert"] = emergency[scope]["alert"]  # a red alert interrupts every board's rotation
-            self.snapshots.publish("wall", scope, wall)
-            self.snapshots.publish("emergency", scope, emergency[scope])
+    def publish_snapshots(self, now: float | None = None, every: bool = False) -> None:
+        """Every registered snapshot for every scope of the boards that read it, at one instant of the
+        clock; a snapshot built at most every ``every_s`` (the case map) only when that is due, unless
+        ``every``."""
+        rnd = Round(self.ctx, self.clock.now() if now is None else now)
+        for spec in self.registry.built():
+            mono = time.monotonic()
+            if not every and spec.every_s and mono - self._built_at.get(spec.name, -spec.every_s) < spec.every_s:
+                continue
+            levels = self.registry.levels_of(spec.name)
+            mine: list[Scope] = [sc for sc in self.scopes if sc.level in levels]
+            for code, snap in self.builders[spec.name].build(rnd, mine).items():
+                self.publisher.publish(spec, code, snap)
+            self._built_at[spec.name] = mono
         if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
             self._pruned_at = time.monotonic()
-            self.emergency.store.prune(now)
-        if with_map or time.monotonic() - self._map_at >= MAP_EVERY_S:
-            for scope, snap in self.snapshots.build_maps(self.scopes, now=now).items():
-                self.maps.publish(scope, snap)
-            self._map_at = time.monotonic()
+            self.ctx.emergency.prune(rnd.now)
 
     # --- loop -----------------------------------------------------------------------------------
 

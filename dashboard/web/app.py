@@ -1,120 +1,58 @@
-"""The Dash app: boards as pages from `layouts/`, the push stream, health and metrics.
+"""The Dash app: the registered boards as Dash pages, their push streams, health and metrics.
 
-`create_app(settings)` builds everything a web worker needs once (clients, the boards' static
-context); nothing here holds case data — every request and stream reads Redis.
+`create_app(settings)` builds everything a web worker needs once (clients, the site's static
+context); nothing here holds case data — every request and stream reads Redis. Every board comes
+from the registry (dashboard/boards.py): its page (Dash's page registry), its renderer and
+stylesheet, its push stream, what /healthz requires of it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import dash
 import dash_mantine_components as dmc
 import orjson
 import redis
-from dash import ClientsideFunction, Input, Output, State, dcc, html
 from flask import Response, redirect, request, stream_with_context
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from dashboard.board import Board, Registry, resolve
+from dashboard.boards import REGISTRY
 from dashboard.live import alerts
-from dashboard.live.sla import Policies
-from dashboard.live.snapshot import KPIS
 from dashboard.web import health
-from dashboard.web.mapconf import TileProbe, boundaries, display_datum, extent, region
+from dashboard.web.mapconf import TileProbe, display_datum
 from dashboard.web.push import BLOCK_MS, Pusher
 from feeds.clock import Clock
-from feeds.event import CATEGORY_ZH
-from feeds.geo import districts, division_name, towns
 from feeds.keys import Keys
 from feeds.registry import Feed, load_feeds
 from feeds.settings import Settings
-from layouts import emergency, wall
+from layouts.frame import NAV, Page, Site
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "assets"
-BOARDS: dict[str, Any] = {"wall": wall, "board/emergency": emergency}  # path -> layout module
-STREAM_BOARDS = frozenset(m.BOARD for m in BOARDS.values())  # what /stream/<board> serves
+BOARD_ASSETS = "boards"  # loaded per the registry, not by Dash's walk of assets/
 
 
 def build_id() -> str:
     """Changes when the page code does: open walls reload themselves after a deploy, not after every restart."""
     h = hashlib.sha256()
-    for folder, pattern in ((ASSETS, "*"), (ROOT / "layouts", "*.py"), (Path(__file__).parent, "*.py")):
+    for folder, pattern in ((ASSETS, "**/*"), (ROOT / "layouts", "*.py"), (Path(__file__).parent, "*.py")):
         for p in sorted(folder.glob(pattern)):
-            if p.is_file():
-                h.update(p.name.encode() + p.read_bytes())
+            if p.is_file() and "fixtures" not in p.parts:
+                h.update(str(p.relative_to(folder)).encode() + p.read_bytes())
     return h.hexdigest()[:12]
 
 
-def wall_context(settings: Settings, feeds: dict[str, Feed], tiles_ok: bool) -> wall.WallContext:
-    city = settings.city_adcode
-    policies = Policies.load(settings.sla_policies)
-    datum = display_datum(settings.tile_datum)
-    center, bounds = extent(city)
-    dists = [(d.adcode, d.name) for d in districts(city)]
-    town_rows: dict[str, list[tuple[str, str]]] = {}
-    for tw in towns(city):
-        town_rows.setdefault(tw.adcode, []).append((tw.code, tw.name))
-    return wall.WallContext(
-        city_name=division_name(city) or city, districts=dists, towns=town_rows,
-        feeds=[(code, f.name) for code, f in feeds.items()],
-        sla_rows=sla_rows(policies), kpi_defs=[
-            {"key": k, "zh": zh, "en": en, "formula_zh": fz, "formula_en": fe, "target": tg}
-            for k, zh, en, fz, fe, tg in KPIS],
-        boundaries=boundaries(city, datum), center=center, bounds=bounds,
-        tiles={"url": settings.tile_url, "subdomains": settings.tile_subdomains,
-               "attribution": settings.tile_attribution, "datum": datum.value, "ok": tiles_ok},
-        categories={c.value: (zh, c.value.replace("_", " ")) for c, zh in CATEGORY_ZH.items()},
-        stale_after_s=3 * settings.snapshot_heartbeat_s, reload_h=settings.wall_reload_h, boards=tuple(BOARDS),
-    )
-
-
-def emergency_context(settings: Settings, feeds: dict[str, Feed], tiles_ok: bool) -> emergency.EmergencyContext:
-    city = settings.city_adcode
-    datum = display_datum(settings.tile_datum)
-    center, bounds = extent(city)
-    town_rows: dict[str, list[tuple[str, str]]] = {}
-    for tw in towns(city):
-        town_rows.setdefault(tw.adcode, []).append((tw.code, tw.name))
-    return emergency.EmergencyContext(
-        city_name=division_name(city) or city, districts=[(d.adcode, d.name) for d in districts(city)],
-        towns=town_rows, feeds=[(code, feeds[code].name) for code in emergency.FEEDS if code in feeds],
-        boundaries=boundaries(city, datum), region=region(city, datum), center=center, bounds=bounds,
-        tiles={"url": settings.tile_url, "subdomains": settings.tile_subdomains,
-               "attribution": settings.tile_attribution, "datum": datum.value, "ok": tiles_ok},
-        categories={c.value: (zh, c.value.replace("_", " ")) for c, zh in CATEGORY_ZH.items()},
-        stale_after_s=3 * settings.snapshot_heartbeat_s, reload_h=settings.wall_reload_h, boards=tuple(BOARDS),
-    )
-
-
-CONTEXTS = {"wall": wall_context, "board/emergency": emergency_context}
-
-
-def sla_rows(policies: Policies) -> list[dict[str, Any]]:
-    """Every stage of the 12345 and 117 policies, then one row per other policy."""
-    names = {p: (zh, en) for p, zh, en in policies.names()}
-    rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for policy, stage, zh, en in policies.stages():
-        pzh, pen = names[policy]
-        if policy in wall.DETAIL_POLICIES:
-            rows.append({"row": f"{policy}.{stage}", "policy": policy, "stage": f"{policy}.{stage}",
-                         "zh": f"{pzh} · {zh}", "en": f"{pen} · {en}", "first": policy not in seen})
-        elif policy not in seen:
-            rows.append({"row": policy, "policy": policy, "stage": None, "zh": pzh, "en": pen,
-                         "first": len(seen) == len(wall.DETAIL_POLICIES)})
-        seen.add(policy)
-    return rows
-
-
-def create_app(settings: Settings) -> dash.Dash:
+def create_app(settings: Settings, registry: Registry = REGISTRY) -> dash.Dash:
     r = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
         settings.redis_url, max_connections=settings.web_threads + 8, timeout=5, health_check_interval=30,
         socket_timeout=BLOCK_MS / 1000 + 10))  # a push stream's blocking read must never outlast the socket
@@ -122,39 +60,83 @@ def create_app(settings: Settings) -> dash.Dash:
     feeds = load_feeds(settings)
     probe = TileProbe(settings.tile_url, settings.tile_subdomains, settings.tile_probe)
     probe.ok()  # first check in the background
-    scopes = ["city", *(d.adcode for d in districts(settings.city_adcode))]
-    boards = [(b, s) for b in STREAM_BOARDS for s in scopes]
-    pusher = Pusher(r, keys, display_datum(settings.tile_datum), settings.stream_max_age_s)
     build = build_id()
-
-    app = dash.Dash(__name__, assets_folder=str(ASSETS), title="平安 · 综合指挥中心", update_title="",
-                    suppress_callback_exceptions=True, serve_locally=True, compress=False)
+    app = dash.Dash(
+        __name__, use_pages=True, pages_folder="", assets_folder=str(ASSETS), assets_path_ignore=[BOARD_ASSETS],
+        external_scripts=[f"/assets/{b.renderer}?v={build}" for b in registry.boards],
+        external_stylesheets=[f"/assets/{b.stylesheet}?v={build}" for b in registry.boards],
+        title="平安 · 综合指挥中心", update_title="", suppress_callback_exceptions=True, serve_locally=True,
+        compress=False)
+    register_pages(settings, registry, feeds, probe)
     app.layout = dmc.MantineProvider(forceColorScheme="dark", children=[
-        dcc.Location(id="url", refresh=False), html.Div(id="page", className="page")])
-    _pages(app, settings, feeds, probe)
-    _routes(app.server, r, keys, feeds, settings, boards, pusher, build)
-    _acks(app.server, r, keys, settings)
+        dash.dcc.Location(id=NAV, refresh="callback-nav"), dash.page_container])
+    _routes(app.server, r, keys, feeds, settings, registry, Pusher(r, keys, display_datum(settings.tile_datum),
+                                                                   settings.stream_max_age_s), build)
+    _acks(app.server, r, keys, settings, registry)
     # Dash registers its script paths when it first serves the index; a gunicorn worker that has not
     # yet would refuse the scripts of a page another worker served
-    app.server.test_client().get("/wall")
+    app.server.test_client().get(registry.home().path)
     return app
 
 
-def _acks(server: Any, r: redis.Redis, keys: Keys, settings: Settings) -> None:
+def register_pages(settings: Settings, registry: Registry, feeds: Mapping[str, Feed], probe: TileProbe) -> None:
+    """Every board as a Dash page (the page registry is the process's: it is rebuilt for this app)."""
+    sites: dict[bool, Site] = {}  # tiles reachable or not -> the frames' static context
+
+    def site() -> Site:
+        ok = probe.ok()
+        if ok not in sites:
+            sites[ok] = Site.build(settings, registry, feeds, ok)
+        return sites[ok]
+
+    dash.page_registry.clear()
+    for board in registry.boards:
+        module = importlib.import_module(board.layout)
+
+        def layout(board: Board = board, module: Any = module, **query: Any) -> Any:
+            return module.layout(Page.of(site(), board, query))
+
+        dash.register_page(board.name, path=board.path, name=board.title[0], title=f"{board.title[0]} · 平安",
+                           layout=layout)
+
+
+def page_config(settings: Settings, registry: Registry, feeds: Mapping[str, Feed], board_name: str,
+                query: Mapping[str, Any], tiles_ok: bool = False) -> dict[str, Any]:
+    """The config a board's page hands the browser (the renderers' fixtures are made of it)."""
+    board = registry.board(board_name)
+    assert board is not None
+    frame = importlib.import_module(board.layout).layout(Page.of(Site.build(settings, registry, feeds, tiles_ok),
+                                                                 board, query))
+    store = next(c for c in _walk(frame) if getattr(c, "id", None) == {"type": "frame-config", "board": board.name})
+    config: dict[str, Any] = store.data
+    return config
+
+
+def _walk(component: Any) -> Any:
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list) else [children] if children is not None else []:
+        if hasattr(child, "to_plotly_json"):
+            yield from _walk(child)
+
+
+def _acks(server: Any, r: redis.Redis, keys: Keys, settings: Settings, registry: Registry) -> None:
     clock = Clock.from_settings(settings)
+    board = registry.alert_board()
 
     @server.route("/api/alerts/ack", methods=["POST"])
     def ack() -> Any:
-        """Acknowledge alert items: {"keys": [...], "who": "...", "comment": "...", "scope": "city"}."""
+        """Acknowledge alert items: {"keys": [...], "who": "...", "comment": "...", "scope": "<adcode>"}."""
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             return _json({"error": "body: expected a JSON object"}, 400)
-        scope = str(body.get("scope") or "city")
-        raw = r.get(keys.snapshot("emergency", scope))
-        standing = [i["key"] for i in ((orjson.loads(raw).get("alert") or {}).get("items", []) if raw else [])]
+        scope = resolve(str(body.get("scope") or ""), settings.city_adcode)
+        if scope is None:
+            return _json({"error": "scope: not the city or one of its districts"}, 400)
         wanted = body.get("keys")
         if not isinstance(wanted, list) or not wanted or not all(isinstance(k, str) for k in wanted):
             return _json({"error": "keys: a non-empty list of alert keys"}, 400)
+        standing = _standing(r, keys, registry, board, scope.code)
         done, refused = [], []
         for key in wanted[:20]:
             try:
@@ -165,65 +147,61 @@ def _acks(server: Any, r: redis.Redis, keys: Keys, settings: Settings) -> None:
         return _json({"acknowledged": done, "refused": refused}, 200 if done or not refused else 400)
 
 
-def _pages(app: dash.Dash, settings: Settings, feeds: dict[str, Feed], probe: TileProbe) -> None:
-    contexts: dict[tuple[str, bool], Any] = {}  # (board, tiles ok) -> the frame's static context
-
-    @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
-    def page(pathname: str | None, search: str | None) -> Any:
-        board = (pathname or "/").strip("/") or "wall"
-        if board not in BOARDS:
-            return html.Div(className="not-found", children=f"404 · {pathname}")
-        params = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
-        ok = probe.ok()
-        if (board, ok) not in contexts:
-            contexts[(board, ok)] = CONTEXTS[board](settings, feeds, ok)
-        return BOARDS[board].layout(contexts[(board, ok)], default_lang=settings.ui_lang, **params)
-
-    for module, select in ((wall, "wall-scope-select"), (emergency, "em-scope-select")):
-        app.clientside_callback(ClientsideFunction("pingan", "boot"), Output(module.IDS.boot, "data"),
-                                Input(module.IDS.config, "data"))
-        app.clientside_callback(ClientsideFunction("pingan", "scope"), Output("url", "search", allow_duplicate=True),
-                                Input(select, "value"), State("url", "search"), prevent_initial_call=True)
-    app.clientside_callback(ClientsideFunction("pingan", "ack"), Output(emergency.IDS.ack_status, "children"),
-                            Input(emergency.IDS.ack_button, "n_clicks"), State(emergency.IDS.ack_who, "value"),
-                            State(emergency.IDS.ack_comment, "value"), prevent_initial_call=True)
+def _standing(r: redis.Redis, keys: Keys, registry: Registry, board: Board | None, scope: str) -> list[str]:
+    """The keys of the alert items standing in the newest snapshot the alert board reads for ``scope``:
+    a screen can acknowledge only what the boards show."""
+    if board is None:
+        return []
+    for spec in registry.reads(board):
+        raw = None if spec.log else r.get(keys.snapshot(spec.name, scope))
+        if raw:
+            alert = orjson.loads(raw).get("alert") or {}
+            return [i["key"] for i in alert.get("items", [])]
+    return []
 
 
 def _routes(server: Any, r: redis.Redis, keys: Keys, feeds: dict[str, Feed], settings: Settings,
-            boards: list[tuple[str, str]], pusher: Pusher, build: str) -> None:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(health.RedisCollector(r, keys, feeds, settings, boards))
-    scopes = {s for _, s in boards}
+            registry: Registry, pusher: Pusher, build: str) -> None:
+    checks = registry.health_checks(settings.city_adcode)
+    metrics_registry = CollectorRegistry(auto_describe=False)
+    metrics_registry.register(health.RedisCollector(r, keys, feeds, settings, checks, [b.name for b in registry.boards]))
 
-    @server.route("/")
-    def index() -> Any:
-        return redirect("/wall")
+    @server.before_request
+    def home() -> Any:
+        """``/`` is the first board of the rotation (Dash's own index route owns ``/``, so not a page's
+        redirect_from)."""
+        if request.path == "/":
+            return redirect(registry.home().path + (f"?{request.query_string.decode()}" if request.query_string else ""))
+        return None
 
-    @server.route("/stream/<board>")
-    def stream(board: str) -> Any:
-        scope = request.args.get("scope", "city")
-        if board not in STREAM_BOARDS or scope not in scopes:
+    @server.route("/stream/<name>")
+    def stream(name: str) -> Any:
+        board = registry.board(name)
+        scope = resolve(request.args.get("scope"), settings.city_adcode)
+        if board is None or scope is None or scope.level not in board.levels:
             return Response("unknown board or scope\n", status=404, mimetype="text/plain")
         last = request.headers.get("Last-Event-ID") or request.args.get("last")
-        body = pusher.stream(board, scope, last, request.args.get("screen"), build)
+        body = pusher.stream(board.name, registry.reads(board), scope.code, last, request.args.get("screen"), build)
         return Response(stream_with_context(_guarded(body)), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    @server.route("/api/snapshot/<board>")
-    def snapshot(board: str) -> Any:
-        raw = r.get(keys.snapshot(board, request.args.get("scope", "city"))) if board in STREAM_BOARDS else None
+    @server.route("/api/snapshot/<name>")
+    def snapshot(name: str) -> Any:
+        """The newest snapshot of a registered snapshot (a change log: its full state)."""
+        scope = resolve(request.args.get("scope"), settings.city_adcode)
+        raw = r.get(keys.snapshot(name, scope.code)) if name in registry.snapshots and scope else None
         if raw is None:
             return Response('{"error": "no snapshot"}', status=404, mimetype="application/json")
         return Response(raw, mimetype="application/json")
 
     @server.route("/healthz")
     def healthz() -> Any:
-        body, status = health.healthz(r, keys, feeds, settings, boards)
+        body, status = health.healthz(r, keys, feeds, settings, checks)
         return Response(health.dumps(body), status=status, mimetype="application/json")
 
     @server.route("/metrics")
     def metrics() -> Any:
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(metrics_registry), mimetype=CONTENT_TYPE_LATEST)
 
 
 def _json(body: Any, status: int) -> Response:

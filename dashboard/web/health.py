@@ -19,33 +19,34 @@ from feeds.settings import Settings
 from feeds.status import collect
 
 
-def snapshot_ages(r: redis.Redis, keys: Keys, boards: list[tuple[str, str]], now_ms: int) -> dict[str, float | None]:
-    """Seconds since each (board, scope)'s newest snapshot was built (None: there is none)."""
+def snapshot_ages(r: redis.Redis, keys: Keys, checks: list[tuple[str, str]], now_ms: int) -> dict[str, float | None]:
+    """Seconds since each (snapshot, scope)'s newest was built (None: there is none)."""
     out: dict[str, float | None] = {}
     pipe = r.pipeline(transaction=False)
-    for board, scope in boards:
-        pipe.xrevrange(keys.snapshot_log(board, scope), count=1)
-    for (board, scope), newest in zip(boards, pipe.execute(), strict=True):
+    for name, scope in checks:
+        pipe.xrevrange(keys.snapshot_log(name, scope), count=1)
+    for (name, scope), newest in zip(checks, pipe.execute(), strict=True):
         # entry ids are the Redis server's clock in ms: no need to parse the snapshot
-        out[f"{board}:{scope}"] = round((now_ms - int(newest[0][0].split(b"-")[0])) / 1000, 1) if newest else None
+        out[f"{name}:{scope}"] = round((now_ms - int(newest[0][0].split(b"-")[0])) / 1000, 1) if newest else None
     return out
 
 
 def gather(r: redis.Redis, keys: Keys, feeds: dict[str, Feed], settings: Settings,
-           boards: list[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, float | None], list[dict[str, Any]]]:
-    """What both endpoints report: the feeds' status, each board snapshot's age, connected screens."""
+           checks: list[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, float | None], list[dict[str, Any]]]:
+    """What both endpoints report: the feeds' status, each checked snapshot's age, connected screens."""
     report = collect(r, keys, feeds, settings)
-    ages = snapshot_ages(r, keys, boards, _redis_ms(r))
+    ages = snapshot_ages(r, keys, checks, _redis_ms(r))
     return report, ages, connected_screens(r, keys)
 
 
 def healthz(r: redis.Redis, keys: Keys, feeds: dict[str, Feed], settings: Settings,
-            boards: list[tuple[str, str]]) -> tuple[dict[str, Any], int]:
-    """(body, HTTP status): 503 when Redis is unreachable or the boards' snapshots are stale."""
+            checks: list[tuple[str, str]]) -> tuple[dict[str, Any], int]:
+    """(body, HTTP status): 503 when Redis is unreachable or a snapshot the boards require
+    (``checks``: (snapshot, scope) pairs from the registry) is missing or stale."""
     t0 = time.perf_counter()
     try:
         r.ping()
-        report, ages, screens = gather(r, keys, feeds, settings, boards)
+        report, ages, screens = gather(r, keys, feeds, settings, checks)
     except redis.RedisError as exc:
         return {"status": "down", "redis": {"ok": False, "error": str(exc)}}, 503
     stale_after = 3 * settings.snapshot_heartbeat_s
@@ -66,13 +67,14 @@ class RedisCollector(Collector):
     """Reads the installation's figures from Redis on every scrape."""
 
     def __init__(self, r: redis.Redis, keys: Keys, feeds: dict[str, Feed], settings: Settings,
-                 boards: list[tuple[str, str]]) -> None:
-        self.r, self.keys, self.feeds, self.settings, self.boards = r, keys, feeds, settings, boards
+                 checks: list[tuple[str, str]], boards: list[str]) -> None:
+        self.r, self.keys, self.feeds, self.settings = r, keys, feeds, settings
+        self.checks, self.boards = checks, boards
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("pingan_redis_up", "1 when Redis answered this scrape")
         try:
-            report, ages, screens = gather(self.r, self.keys, self.feeds, self.settings, self.boards)
+            report, ages, screens = gather(self.r, self.keys, self.feeds, self.settings, self.checks)
         except redis.RedisError:
             up.add_metric([], 0)
             yield up
@@ -80,14 +82,14 @@ class RedisCollector(Collector):
         up.add_metric([], 1)
         yield up
         yield from _feed_metrics(report)
-        age = GaugeMetricFamily("pingan_snapshot_age_seconds", "Seconds since the board's newest snapshot",
-                                labels=["board", "scope"])
+        age = GaugeMetricFamily("pingan_snapshot_age_seconds", "Seconds since the newest snapshot was built",
+                                labels=["snapshot", "scope"])
         for key, value in ages.items():
-            board, scope = key.split(":", 1)
-            age.add_metric([board, scope], float("nan") if value is None else value)
+            name, scope = key.rsplit(":", 1)
+            age.add_metric([name, scope], float("nan") if value is None else value)
         yield age
         scr = GaugeMetricFamily("pingan_connected_screens", "Pages with an open push stream", labels=["board"])
-        for board in sorted({b for b, _ in self.boards}):
+        for board in self.boards:
             scr.add_metric([board], sum(1 for s in screens if s.get("board") == board))
         yield scr
         dead = GaugeMetricFamily("pingan_dead_letters", "Entries in the dead-letter stream")

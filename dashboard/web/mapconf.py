@@ -51,30 +51,27 @@ def shift(lat: float, lon: float, datum: Datum) -> tuple[float, float]:
     return (lat, lon) if datum is Datum.wgs84 else from_wgs84(lat, lon, datum)
 
 
-def shift_emergency(snap: dict[str, Any], datum: Datum) -> dict[str, Any]:
-    """An emergency snapshot with every position it draws (track, forecast, landfalls, gauges,
-    closures, vessels) in ``datum`` (changed in place and returned)."""
-    def rows(items: Any, lat: int, lon: int) -> None:
-        for p in items or []:
-            if p[lat] is not None and p[lon] is not None:
-                p[lat], p[lon] = shift(p[lat], p[lon], datum)
+def shift_geojson(geo: Any, datum: Datum) -> Any:
+    """GeoJSON (a FeatureCollection, a Feature, a geometry, or a list of them) with every position in
+    ``datum`` (changed in place and returned)."""
+    if isinstance(geo, list):
+        for item in geo:
+            shift_geojson(item, datum)
+    elif isinstance(geo, dict):
+        if geo.get("type") == "FeatureCollection":
+            shift_geojson(geo.get("features"), datum)
+        elif geo.get("type") == "Feature":
+            shift_geojson(geo.get("geometry"), datum)
+        elif "coordinates" in geo:
+            geo["coordinates"] = _shift_positions(geo["coordinates"], datum)
+    return geo
 
-    def dicts(items: Any) -> None:
-        for p in items or []:
-            if p.get("lat") is not None and p.get("lon") is not None:
-                p["lat"], p["lon"] = shift(p["lat"], p["lon"], datum)
 
-    st = snap.get("storm")
-    if st:
-        dicts([st["latest"]])
-        rows(st.get("track"), 1, 2)
-        rows(st.get("forecast"), 1, 2)
-        rows(st.get("landfall"), 1, 2)
-        rows(st.get("path"), 1, 2)
-    dicts((snap.get("gauges") or {}).get("items"))
-    dicts((snap.get("closures") or {}).get("items"))
-    rows((snap.get("boats") or {}).get("positions"), 0, 1)
-    return snap
+def _shift_positions(coords: Any, datum: Datum) -> Any:
+    if coords and isinstance(coords[0], int | float):
+        lat, lon = shift(coords[1], coords[0], datum)
+        return [lon, lat, *coords[2:]]
+    return [_shift_positions(c, datum) for c in coords]
 
 
 @cache

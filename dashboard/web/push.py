@@ -1,13 +1,14 @@
-"""Server-sent events: a board's snapshots and map changes, from Redis to one open page.
+"""Server-sent events: a board's snapshots, from Redis to one open page.
 
-One stream per page multiplexes two logs the live worker appends to: the board's snapshots (small,
-whole; a page only ever needs the newest) and the map's changes (markers added, changed or
-removed; a page needs every one, in order). The event id is ``<snapshot id>|<map id>``, so a
-browser's automatic reconnect (``Last-Event-ID``) resumes exactly where it was: the newest
-snapshot again, then the map changes it missed — or the full map when they are no longer in the
-log. The web process keeps nothing but the two ids per open stream; a stream ends after
-``max_age_s`` and the browser reconnects at once, which keeps threads and connections turning
-over on walls that stay open for weeks.
+One stream per page multiplexes the logs of every snapshot the board reads (its registration says
+which, dashboard/board.py): a whole snapshot's log (a page only ever needs the newest entry) and a
+change log's (a page needs every entry, in order). Each SSE event is named after its snapshot, and
+its id is the position in every log, ``<id>|<id>…`` in the registration's order, so a browser's
+automatic reconnect (``Last-Event-ID``) resumes exactly where it was: the newest whole snapshots
+again, then the changes it missed — or a change log's full state when they are no longer in the
+log. The web process keeps nothing but those ids per open stream; a stream ends after
+``max_age_s`` and the browser reconnects at once, which keeps threads and connections turning over
+on walls that stay open for weeks.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
 import redis
 
-from dashboard.web.mapconf import shift, shift_emergency
+from dashboard.board import Snapshot
+from dashboard.web.mapconf import shift_geojson
 from feeds.geo import Datum
 from feeds.keys import Keys
 
@@ -33,21 +35,24 @@ BLOCK_MS = 4_000  # a ping goes out when nothing else did for this long (proxies
 RETRY_MS = 2_000  # how soon the browser reconnects after the stream ends or breaks
 SCREEN_EVERY_S = 10.0
 SCREEN_TTL_S = 30.0  # a screen not heard of for this long no longer counts as connected
-MAX_MAP_ENTRIES = 200  # per read; a page far behind gets them in several messages
+MAX_LOG_ENTRIES = 200  # per read; a page far behind gets them in several messages
 
 
 @dataclass(frozen=True)
 class Position:
-    wall: str | None = None
-    map: str | None = None
+    """Where a page is in each of its board's logs (None: nowhere yet)."""
+    ids: tuple[str | None, ...]
 
     @classmethod
-    def parse(cls, raw: str | None) -> Position:
-        w, _, m = (raw or "").partition("|")
-        return cls(_stream_id(w), _stream_id(m))
+    def parse(cls, raw: str | None, n: int) -> Position:
+        parts = (raw or "").split("|")
+        return cls(tuple(_stream_id(parts[i]) if i < len(parts) else None for i in range(n)))
+
+    def with_id(self, i: int, entry: str | None) -> Position:
+        return Position((*self.ids[:i], entry, *self.ids[i + 1:]))
 
     def __str__(self) -> str:
-        return f"{self.wall or ''}|{self.map or ''}"
+        return "|".join(x or "" for x in self.ids)
 
 
 def _stream_id(s: str) -> str | None:
@@ -66,14 +71,13 @@ class Pusher:
                  block_ms: int = BLOCK_MS) -> None:
         self.r, self.keys, self.datum, self.max_age_s, self.block_ms = r, keys, datum, max_age_s, block_ms
 
-    def stream(self, board: str, scope: str, last: str | None = None, screen: str | None = None,
-               build: str = "") -> Iterator[bytes]:
+    def stream(self, board: str, specs: Sequence[Snapshot], scope: str, last: str | None = None,
+               screen: str | None = None, build: str = "") -> Iterator[bytes]:
         """The SSE body for one page: hello, current state, then changes until max_age_s."""
         screen = screen or uuid.uuid4().hex
-        logs = (self.keys.snapshot_log(board, scope), self.keys.snapshot_log(f"{board}-map", scope))
-        pos = Position.parse(last)
+        logs = self.logs(specs, scope)
         yield f"retry: {RETRY_MS}\n".encode() + message("hello", orjson.dumps({"build": build, "screen": screen}))
-        pos, first = self.catch_up(board, scope, pos)
+        pos, first = self.catch_up(specs, scope, Position.parse(last, len(specs)))
         yield from first
         deadline, seen_at = time.monotonic() + self.max_age_s, 0.0
         try:
@@ -81,71 +85,75 @@ class Pusher:
                 if time.monotonic() - seen_at >= SCREEN_EVERY_S:
                     self._seen(screen, board, scope)
                     seen_at = time.monotonic()
-                got = self.r.xread({logs[0]: pos.wall or "0-0", logs[1]: pos.map or "0-0"},
-                                   count=MAX_MAP_ENTRIES, block=self.block_ms)
+                got = self.r.xread({name: pos.ids[i] or "0-0" for i, name in enumerate(logs)},
+                                   count=MAX_LOG_ENTRIES, block=self.block_ms)
                 if not got:
                     yield message("ping", orjson.dumps({"t": int(time.time() * 1000)}))
                     continue
-                pos, out = self.changes(got, logs, pos, board)
+                pos, out = self.changes(got, specs, logs, pos)
                 yield from out
         finally:
             self.r.hdel(self.keys.screens, screen)
 
-    def catch_up(self, board: str, scope: str, pos: Position) -> tuple[Position, list[bytes]]:
-        """The newest snapshot, and the full map unless ``pos`` can resume the map's log."""
-        out: list[bytes] = []
-        newest: Any = self.r.xrevrange(self.keys.snapshot_log(board, scope), count=1)
-        wall = pos.wall
-        if newest:
-            wall = _s(newest[0][0])
-        map_log = self.keys.snapshot_log(f"{board}-map", scope)
-        map_id = pos.map
-        resumable = map_id is not None and bool(self.r.xrange(map_log, map_id, map_id))
-        if not resumable:
-            full, full_id = cast(list[Any], self.r.mget(self.keys.snapshot(f"{board}-map", scope),
-                                        self.keys.snapshot_log_id(f"{board}-map", scope)))
-            map_id = _s(full_id) if full_id else None
-            if full:
-                # the stored map as it is (megabytes for a city; not parsed again per page): "mapfull"
-                # tells the page it replaces every marker
-                body = self._map_entry(full)
-                out.append(message("mapfull", body, Position(wall, map_id)))
-        if newest:
-            out.append(message("snapshot", self._snapshot(board, newest[0][1][b"s"]), Position(wall, map_id)))
-        return Position(wall, map_id), out
+    def logs(self, specs: Sequence[Snapshot], scope: str) -> list[str]:
+        return [self.keys.snapshot_log(s.name, scope) for s in specs]
 
-    def changes(self, got: Any, logs: tuple[str, str], pos: Position,
-                board: str = "wall") -> tuple[Position, list[bytes]]:
-        """SSE messages for what one XREAD returned: every map change, then the newest snapshot."""
-        out: list[bytes] = []
-        snapshot = None
-        wall, map_id = pos.wall, pos.map
-        for name, entries in got:
-            if _s(name) == logs[1]:
-                for eid, fields in entries:
-                    map_id = _s(eid)
-                    out.append(message("map", self._map_entry(fields[b"d"]), Position(wall, map_id)))
-            elif entries:
-                wall, snapshot = _s(entries[-1][0]), entries[-1][1][b"s"]
-        pos = Position(wall, map_id)
-        if snapshot is not None:
-            out.append(message("snapshot", self._snapshot(board, snapshot), pos))
+    def catch_up(self, specs: Sequence[Snapshot], scope: str, pos: Position) -> tuple[Position, list[bytes]]:
+        """The newest of each whole snapshot, and each change log's full state unless ``pos`` can
+        resume it."""
+        out: list[tuple[Snapshot, bytes]] = []
+        for i, spec in enumerate(specs):
+            log_key = self.keys.snapshot_log(spec.name, scope)
+            if not spec.log:
+                newest: Any = self.r.xrevrange(log_key, count=1)
+                if newest:
+                    pos = pos.with_id(i, _s(newest[0][0]))
+                    out.append((spec, newest[0][1][b"s"]))
+                continue
+            at = pos.ids[i]
+            if at is not None and self.r.xrange(log_key, at, at):
+                continue  # resumable: the entries after it follow
+            full, full_id = cast(list[Any], self.r.mget(self.keys.snapshot(spec.name, scope),
+                                                        self.keys.snapshot_log_id(spec.name, scope)))
+            pos = pos.with_id(i, _s(full_id) if full_id else None)
+            if full:
+                out.append((spec, full))  # stored as a reset entry: replaces everything the page holds
+        # change logs first: a page draws its whole snapshots on top of the state they describe
+        out.sort(key=lambda x: not x[0].log)
+        return pos, [message(spec.name, self._shifted(spec, raw), pos) for spec, raw in out]
+
+    def changes(self, got: Any, specs: Sequence[Snapshot], logs: Sequence[str],
+                pos: Position) -> tuple[Position, list[bytes]]:
+        """SSE messages for what one XREAD returned: every change log entry, then each whole snapshot's
+        newest."""
+        index = {name: i for i, name in enumerate(logs)}
+        entries: list[tuple[int, bytes]] = []
+        newest: dict[int, bytes] = {}
+        for name, got_entries in got:
+            i = index[_s(name)]
+            if not got_entries:
+                continue
+            if specs[i].log:
+                for eid, fields in got_entries:
+                    pos = pos.with_id(i, _s(eid))
+                    entries.append((i, fields[b"d"]))
+            else:
+                pos = pos.with_id(i, _s(got_entries[-1][0]))
+                newest[i] = got_entries[-1][1][b"s"]
+        out = [message(specs[i].name, self._shifted(specs[i], raw), pos) for i, raw in entries]
+        out += [message(specs[i].name, self._shifted(specs[i], raw), pos) for i, raw in sorted(newest.items())]
         return pos, out
 
-    def _map_entry(self, raw: bytes) -> bytes:
-        """A map log entry (or the full map) as sent: shifted into the tiles' datum when that is not WGS-84."""
-        if self.datum is Datum.wgs84:
+    def _shifted(self, spec: Snapshot, raw: bytes) -> bytes:
+        """A snapshot as sent: what it draws shifted into the tiles' datum when that is not WGS-84 (the
+        stored bytes as they are otherwise: megabytes for a city's case map, not parsed per page)."""
+        if self.datum is Datum.wgs84 or not spec.geojson:
             return raw
-        entry = orjson.loads(raw)
-        for m in [*entry.get("markers", []), *entry.get("up", [])]:
-            m["lat"], m["lon"] = shift(m["lat"], m["lon"], self.datum)
-        return orjson.dumps(entry)
-
-    def _snapshot(self, board: str, raw: bytes) -> bytes:
-        """A board snapshot as sent: the emergency board's positions shifted into the tiles' datum."""
-        if self.datum is Datum.wgs84 or board != "emergency":
-            return raw
-        return orjson.dumps(shift_emergency(orjson.loads(raw), self.datum))
+        snap = orjson.loads(raw)
+        for field in spec.geojson:
+            if snap.get(field) is not None:
+                snap[field] = shift_geojson(snap[field], self.datum)
+        return orjson.dumps(snap)
 
     def _seen(self, screen: str, board: str, scope: str) -> None:
         now = int(time.time() * 1000)

@@ -1,0 +1,30 @@
+"""The boards this installation serves, each one registration (see dashboard/board.py).
+
+Adding a board is a layout module (layouts/), a snapshot builder with its model (dashboard/live/),
+a renderer (assets/boards/) and a registration here; nothing else names a board. docs and README
+describe the two below as worked examples.
+"""
+
+from __future__ import annotations
+
+from dashboard.board import Board, Registry, Snapshot
+from dashboard.live.emergency_board import EmergencyBuilder, EmergencySnapshot
+from dashboard.live.wall_board import CaseMap, CaseMapBuilder, WallBuilder, WallSnapshot
+
+WALL_FIGURES = Snapshot("wall", WallSnapshot, WallBuilder,
+                        description="the wall's figures: cases, KPIs, SLA lights, areas, trend, ticker")
+CASE_MAP = Snapshot("wall-map", CaseMap, CaseMapBuilder, log=True, items="markers", every_s=2.0, geojson=("markers",),
+                    description="every open case as a map marker, as a log of changes")
+EMERGENCY_PICTURE = Snapshot("emergency", EmergencySnapshot, EmergencyBuilder, geojson=("map_layer",),
+                             description="typhoon, warnings, response level, mobilisation, the storm on the map")
+
+WALL = Board(
+    name="wall", path="/wall", title=("综合指挥中心 · 网格化治理态势", "Command Centre · Grid Governance"),
+    snapshots=(WALL_FIGURES.name, CASE_MAP.name), layout="layouts.wall", renderer="boards/wall.js",
+    stylesheet="boards/wall.css", order=10)
+EMERGENCY = Board(
+    name="emergency", path="/board/emergency", title=("三防应急指挥 · 台风与力量动员", "Emergency · typhoon & mobilisation"),
+    snapshots=(EMERGENCY_PICTURE.name,), layout="layouts.emergency", renderer="boards/emergency.js",
+    stylesheet="boards/emergency.css", alerts=True, order=20)
+
+REGISTRY = Registry([WALL_FIGURES, CASE_MAP, EMERGENCY_PICTURE], [WALL, EMERGENCY])

@@ -1,0 +1,440 @@
+"""The wall's snapshots: the figures (``wall``) and the case map (``wall-map``), their models and
+their builders.
+
+A figures snapshot reads a bounded amount whatever the history: the current-state hashes, at most 48
+hourly and 30 daily buckets summed inside Redis, and the SLA clocks' sorted sets counted in one
+script. Time-dependent figures (red and yellow lights, overdue counts, a marker's light) are counted
+at build time from the deadlines, so they are exact without any timer. A scope is the city (its own
+counters and one row per district) or a district (its own counters and one row per town).
+
+The case map is a change log (dashboard/live/changelog.py): one GeoJSON point per open case, the
+later reports of a linked incident left out (the first stands for it and lists every source). With
+tens of thousands of markers every two seconds it is built as JSON-ready dicts, not model
+instances (validating 28 k markers as pydantic models took 460 ms, measured); tests hold it to
+:class:`CaseMap`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+from pydantic import Field
+
+from dashboard.board import EpochMs, Model, PageHead, Scope, SnapshotHead
+from dashboard.live import charts, kpi
+from dashboard.live.counters import COUNT_CLOCKS, SUM_SCRIPT, category_name, ints, pairs
+from dashboard.live.kpi import Kpis, Window, WindowRange
+from dashboard.live.publish import LiveContext, Round
+from dashboard.live.sla import Policies, light
+from dashboard.live.state import beijing_day, day_bucket, epoch, hour_bucket
+from feeds.event import BEIJING
+from feeds.geo import districts, towns
+
+TICKER_SHOWN = 20
+DETAIL_POLICIES = ("hotline12345", "enterprise117")  # every stage a row; other policies one row each
+FRESH_S = 600  # markers reported this recently (the run's clock) are highlighted
+
+
+# --- the figures ------------------------------------------------------------------------------
+
+class CaseCounts(Model):
+    open: int = Field(description="cases received and not yet handled or cancelled")
+    urgent_open: int = Field(description="open cases of priority 1")
+    escalated_open: int = Field(description="open cases sent back for redo 3 times or more")
+    open_incidents: int = Field(description="open cases counting linked reports of one incident once")
+
+
+class SlaRow(Model):
+    """One row of the SLA panel: a stage of a policy shown stage by stage, or a whole policy."""
+    row: str
+    policy: str
+    stage: str | None = Field(description="policy.stage; None for a policy summed over its stages")
+    label_zh: str
+    label_en: str
+    running: int = Field(description="clocks running")
+    red: int = Field(description="past their deadline")
+    yellow: int = Field(description="within the last 20 % of their allowance")
+    green: int
+    due_within_1h: int
+
+
+class AreaRow(Model):
+    """A district (city scope) or a town (district scope)."""
+    code: str
+    name: str
+    open: int
+    open_incidents: int
+    received_today: int
+    handled_today: int
+    red: int = Field(description="SLA clocks past their deadline")
+    yellow: int
+    kpis_30d: Kpis
+    shade_by_open: int = Field(ge=0, le=2, description="map shade by open cases: thirds of the busiest area's")
+    shade_by_risk: int = Field(ge=0, le=2, description="map shade by overdue clocks: 0 none, 1 under 5 % of "
+                                                       "open cases, 2 more")
+
+
+class BreakdownRow(Model):
+    code: str
+    name: str
+    open: int
+    received_today: int
+    handled_today: int
+
+
+class Trend(Model):
+    hours: list[int]
+    today: list[int] = Field(description="cases received per hour of today so far")
+    yesterday: list[int] = Field(description="per hour of yesterday")
+
+
+class TickerItem(Model):
+    event_id: str
+    case_id: str
+    source: str
+    source_name: str
+    category: str
+    priority: int
+    occurred_at: EpochMs
+    district: str | None
+    summary: str = Field(description="masked, at most 120 characters; shown as text, never as markup")
+    fresh: bool = Field(description="reported within the last 10 minutes")
+
+
+class WallCharts(Model):
+    trend: dict[charts.Lang, dict[str, Any]] = Field(description="a Plotly figure per language")
+
+
+class WallSnapshot(PageHead):
+    """The wall's figures for the city or one district."""
+    snapshot: Literal["wall"] = "wall"
+    newest_by_source: dict[str, EpochMs]
+    cases: CaseCounts
+    kpis: dict[Window, Kpis]
+    windows: dict[Window, WindowRange]
+    sla: list[SlaRow]
+    area_level: Literal["district", "town"]
+    areas: list[AreaRow]
+    by_source: list[BreakdownRow] = Field(description="city scope only")
+    by_category: list[BreakdownRow] = Field(description="city scope only")
+    trend: Trend
+    charts: WallCharts
+    ticker: list[TickerItem] = Field(description="newest urgent reports first")
+
+
+# --- the case map -----------------------------------------------------------------------------
+
+class PointGeometry(Model):
+    type: Literal["Point"] = "Point"
+    coordinates: tuple[float, float] = Field(description="longitude, latitude (WGS-84; the tiles' datum as sent)")
+
+
+class CaseProperties(Model):
+    source: str
+    sources: list[str] = Field(description="every system that reported this incident")
+    category: str
+    priority: int
+    status: str
+    district: str | None
+    summary: str = Field(description="masked; escaped before it goes into a popup")
+    reported_at: EpochMs
+    deadline: EpochMs | None = Field(description="the nearest deadline of a running SLA clock")
+    stage: str | None = Field(description="that clock's policy.stage")
+    light: Literal["none", "green", "yellow", "red"] = Field(description="that clock's light when built")
+    fresh: bool = Field(description="reported within the last 10 minutes")
+
+
+class CaseMarker(Model):
+    type: Literal["Feature"] = "Feature"
+    id: str
+    geometry: PointGeometry
+    properties: CaseProperties
+
+
+class CaseMap(SnapshotHead):
+    """One entry of a scope's case map log: every open case (``reset``), or what changed since the
+    previous entry."""
+    snapshot: Literal["wall-map"] = "wall-map"
+    reset: bool = Field(description="True: markers are every open case's; False: markers added or changed")
+    markers: list[CaseMarker]
+    removed: list[str] = Field(description="ids of markers gone since the previous entry")
+
+
+# --- the SLA panel's rows ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SlaRowSpec:
+    row: str
+    policy: str
+    stage: str | None
+    label_zh: str
+    label_en: str
+    first: bool  # the first row of its group (a rule is drawn above it)
+
+
+def sla_rows(policies: Policies) -> list[SlaRowSpec]:
+    """The panel's rows: every stage of the 12345 and 117 policies, then one row per other policy."""
+    names = {p: (zh, en) for p, zh, en in policies.names()}
+    rows: list[SlaRowSpec] = []
+    seen: set[str] = set()
+    for policy, stage, zh, en in policies.stages():
+        pzh, pen = names[policy]
+        if policy in DETAIL_POLICIES:
+            rows.append(SlaRowSpec(f"{policy}.{stage}", policy, f"{policy}.{stage}", f"{pzh} · {zh}", f"{pen} · {en}",
+                                   policy not in seen))
+        elif policy not in seen:
+            rows.append(SlaRowSpec(policy, policy, None, pzh, pen, len(seen) == len(DETAIL_POLICIES)))
+        seen.add(policy)
+    return rows
+
+
+# --- counters of a scope ----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """How a scope's figures are counted: its own counter (dim, value) and its areas' dimension."""
+    scope: Scope
+
+    @property
+    def city(self) -> bool:
+        return self.scope.level == "city"
+
+    @property
+    def dim(self) -> str:
+        return "all" if self.city else "district"
+
+    @property
+    def value(self) -> str:
+        return "*" if self.city else self.scope.code
+
+    @property
+    def area_dim(self) -> str:
+        return "district" if self.city else "town"
+
+    def wants_clock(self, dim: str, value: str) -> bool:
+        """Clock counters this scope shows: the city's own and per district, source and category;
+        a district's own and per town."""
+        if self.city:
+            return dim in ("all", "district", "source", "category")
+        return (dim == "district" and value == self.scope.code) or (dim == "town" and value.startswith(self.scope.code))
+
+
+Clocks = Mapping[tuple[str, str, str], Mapping[str, int]]
+
+
+class WallBuilder:
+    def __init__(self, ctx: LiveContext) -> None:
+        self.ctx, self.r, self.keys = ctx, ctx.r, ctx.keys
+        self._count_clocks = ctx.r.register_script(COUNT_CLOCKS)
+        self._sum = ctx.r.register_script(SUM_SCRIPT)
+        self.rows = sla_rows(ctx.policies)
+
+    def build(self, rnd: Round, scopes: Sequence[Scope]) -> dict[str, WallSnapshot]:
+        return {sc.code: self.build_one(rnd, sc) for sc in scopes}
+
+    def build_one(self, rnd: Round, scope: Scope) -> WallSnapshot:
+        now, sc = rnd.now, Counted(scope)
+        dims = self._now_dims(sc)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.smembers(self.keys.clock_keys)
+        pipe.zrevrange(self.keys.ticker, 0, 4 * TICKER_SHOWN)
+        for dim in dims:
+            pipe.hgetall(self.keys.now(dim))
+        head = pipe.execute()
+        clock_names, ticker = head[:2]
+        now_hashes = {dim: ints(h) for dim, h in zip(dims, head[2:], strict=True)}
+        sums = self._sums(sc, now)
+        clocks = self._clocks(clock_names, sc, now)
+        trend = self._trend(sums["trend"], now)
+        return WallSnapshot(
+            **rnd.page_head("wall", scope.code),
+            newest_by_source=rnd.newest,
+            cases=self._current(now_hashes, sc),
+            kpis={w: kpi.kpis(sums[w], sc.value, _overdue(clocks, sc.dim, sc.value)) for w in kpi.WINDOWS},
+            windows=kpi.windows(now),
+            sla=self._sla_rows(clocks, sc),
+            area_level="district" if sc.city else "town",
+            areas=self._areas(now_hashes, sums, clocks, sc),
+            by_source=self._breakdown(now_hashes, sums["source_today"], "source"),
+            by_category=self._breakdown(now_hashes, sums["category_today"], "category"),
+            trend=trend,
+            charts=WallCharts(trend=charts.trend(trend.today, trend.yesterday)),
+            ticker=self._ticker(ticker, sc, now),
+        )
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def _now_dims(self, sc: Counted) -> list[str]:
+        return ["all", "district", "source", "category"] if sc.city else ["district", "town"]
+
+    def _sums(self, sc: Counted, now: float) -> dict[str, Any]:
+        """Window sums, summed inside Redis (a bounded number of buckets whatever the history)."""
+        hour0, day0 = int(now // 3600), beijing_day(now)
+        hours = [hour_bucket(h) for h in range(hour0 - 47, hour0 + 1)]  # oldest first
+        days = [day_bucket(d) for d in range(day0 - 29, day0 + 1)]
+        mine = f"{sc.value}|"
+        area_prefix = "" if sc.city else sc.scope.code
+        pipe = self.r.pipeline(transaction=False)
+        plan: list[str] = []
+
+        def summed(name: str, keys: list[str], prefix: str) -> None:
+            self._sum(keys=keys, args=[prefix], client=pipe)
+            plan.append(name)
+
+        for w, n in (("today", 1), ("7d", 7), ("30d", 30)):
+            summed(w, [self.keys.agg("d", b, sc.dim) for b in days[-n:]], mine)
+        summed("24h", [self.keys.agg("h", b, sc.dim) for b in hours[-24:]], mine)
+        summed("areas_30d", [self.keys.agg("d", b, sc.area_dim) for b in days], area_prefix)
+        summed("areas_today", [self.keys.agg("d", days[-1], sc.area_dim)], area_prefix)
+        if sc.city:
+            summed("source_today", [self.keys.agg("d", days[-1], "source")], "")
+            summed("category_today", [self.keys.agg("d", days[-1], "category")], "")
+        for b in hours:
+            pipe.hget(self.keys.agg("h", b, sc.dim), f"{mine}recv")
+        res = pipe.execute()
+        out: dict[str, Any] = {name: pairs(v) for name, v in zip(plan, res, strict=False)}
+        out.setdefault("source_today", {})
+        out.setdefault("category_today", {})
+        out["trend"] = [int(v or 0) for v in res[len(plan):]]
+        return out
+
+    def _clocks(self, names: Iterable[bytes], sc: Counted, now: float) -> dict[tuple[str, str, str], dict[str, int]]:
+        """{(stage, dim, value): {total, yellow, red, due_1h, green}} for the scope's dimensions."""
+        triples = sorted(t for t in (tuple(n.decode().split("|", 2)) for n in names)
+                         if len(t) == 3 and sc.wants_clock(t[1], t[2]))
+        if not triples:
+            return {}
+        keys: list[str] = []
+        for stage, dim, value in triples:
+            keys += [self.keys.due(stage, dim, value), self.keys.warn(stage, dim, value)]
+        raw = self._count_clocks(keys=keys, args=[now, now + 3600])
+        out = {}
+        for i, t in enumerate(triples):
+            total, warn, red, due1h = (int(x) for x in raw[4 * i: 4 * i + 4])
+            out[t] = {"total": total, "red": red, "yellow": warn - red, "green": total - warn, "due_1h": due1h}
+        return out
+
+    # --- figures ----------------------------------------------------------------------------------
+
+    def _current(self, now_hashes: Mapping[str, dict[str, int]], sc: Counted) -> CaseCounts:
+        h = now_hashes[sc.dim]
+
+        def n(metric: str) -> int:
+            return h.get(f"{sc.value}|{metric}", 0)
+        return CaseCounts(open=n("open"), urgent_open=n("open_p1"), escalated_open=n("esc"), open_incidents=n("inc"))
+
+    def _sla_rows(self, clocks: Clocks, sc: Counted) -> list[SlaRow]:
+        """The panel's rows, each summed over the scope's own clocks of its stage (or policy)."""
+        mine = [(stage, c) for (stage, dim, value), c in clocks.items() if dim == sc.dim and value == sc.value]
+        out = []
+        for spec in self.rows:
+            counts = [c for stage, c in mine
+                      if (stage == spec.stage if spec.stage else stage.split(".", 1)[0] == spec.policy)]
+
+            def total(k: str, counts: list[Mapping[str, int]] = counts) -> int:
+                return sum(c[k] for c in counts)
+            out.append(SlaRow(row=spec.row, policy=spec.policy, stage=spec.stage, label_zh=spec.label_zh,
+                              label_en=spec.label_en, running=total("total"), red=total("red"),
+                              yellow=total("yellow"), green=total("green"), due_within_1h=total("due_1h")))
+        return out
+
+    def _areas(self, now_hashes: Mapping[str, dict[str, int]], sums: Mapping[str, dict[str, int]],
+               clocks: Clocks, sc: Counted) -> list[AreaRow]:
+        """The per-district table (city scope) or per-town table (district scope)."""
+        city = self.ctx.city
+        if sc.city:
+            names = {d.adcode: d.name for d in districts(city)}
+        else:
+            names = {t.code: t.name for t in towns(city) if t.adcode == sc.scope.code}
+        today, month, cur = sums["areas_today"], sums["areas_30d"], now_hashes[sc.area_dim]
+        rows = []
+        for code, name in names.items():
+            lights = [c for (_, d, v), c in clocks.items() if d == sc.area_dim and v == code]
+            rows.append({
+                "code": code, "name": name, "open": cur.get(f"{code}|open", 0),
+                "open_incidents": cur.get(f"{code}|inc", 0), "received_today": today.get(f"{code}|recv", 0),
+                "handled_today": today.get(f"{code}|done", 0), "red": sum(c["red"] for c in lights),
+                "yellow": sum(c["yellow"] for c in lights),
+                "kpis_30d": kpi.kpis(month, code, _overdue(clocks, sc.area_dim, code)),
+            })
+        busiest = max((r["open"] for r in rows), default=0)
+        return [AreaRow(**r, shade_by_open=shade_by_open(r["open"], busiest), shade_by_risk=shade_by_risk(r["red"],
+                                                                                                          r["open"]))
+                for r in rows]
+
+    def _breakdown(self, now_hashes: Mapping[str, dict[str, int]], today: Mapping[str, int],
+                   dim: str) -> list[BreakdownRow]:
+        cur = now_hashes.get(dim)
+        if cur is None:
+            return []  # a district scope has no per-source or per-category counters
+        values = {k.split("|", 1)[0] for k in (*today, *cur)}
+        rows = [BreakdownRow(code=v, name=self._name(dim, v), open=cur.get(f"{v}|open", 0),
+                             received_today=today.get(f"{v}|recv", 0), handled_today=today.get(f"{v}|done", 0))
+                for v in values]
+        return sorted(rows, key=lambda r: (-r.open, r.code))
+
+    def _name(self, dim: str, value: str) -> str:
+        return self.ctx.source_names.get(value, value) if dim == "source" else category_name(value)
+
+    def _trend(self, series: list[int], now: float) -> Trend:
+        """Received per hour, today against yesterday (``series``: 48 hours ending now)."""
+        this_hour = datetime.fromtimestamp(now, BEIJING).hour
+        return Trend(hours=list(range(24)), today=series[-(this_hour + 1):],
+                     yesterday=series[-(this_hour + 25):-(this_hour + 1)])
+
+    def _ticker(self, raw: Iterable[bytes], sc: Counted, now: float) -> list[TickerItem]:
+        items = [orjson.loads(x) for x in raw]
+        if not sc.city:
+            items = [i for i in items if i.get("d") == sc.scope.code]
+        names = self.ctx.source_names
+        return [TickerItem(event_id=i["id"], case_id=i["case"], source=i["src"], source_name=names.get(i["src"],
+                                                                                                        i["src"]),
+                           category=i["cat"], priority=i["p"], occurred_at=int(epoch(i["t"]) * 1000),
+                           district=i.get("d"), summary=i.get("sum") or "",
+                           fresh=now - epoch(i["t"]) < FRESH_S)
+                for i in items[:TICKER_SHOWN]]
+
+
+class CaseMapBuilder:
+    """Every open case's marker in each scope, from one read of the markers."""
+
+    def __init__(self, ctx: LiveContext) -> None:
+        self.ctx = ctx
+
+    def build(self, rnd: Round, scopes: Sequence[Scope]) -> dict[str, dict[str, Any]]:
+        raw: list[bytes] = self.ctx.r.hvals(self.ctx.keys.markers)  # type: ignore[assignment]
+        markers = [m for m in (orjson.loads(v) for v in raw) if not m.get("dup")]
+        features = [(m.get("d"), marker_feature(m, rnd.now)) for m in markers]
+        return {sc.code: {**rnd.head("wall-map", sc.code), "reset": True, "removed": [],
+                          "markers": [f for d, f in features if sc.level == "city" or d == sc.code]}
+                for sc in scopes}
+
+
+def marker_feature(m: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """A stored marker (dashboard/live/state.py) as a :class:`CaseMarker` at ``now``."""
+    due, warn = m.get("due"), m.get("warn")
+    return {"type": "Feature", "id": m["id"], "geometry": {"type": "Point", "coordinates": [m["lon"], m["lat"]]},
+            "properties": {
+                "source": m["src"], "sources": m.get("srcs") or [m["src"]], "category": m["cat"],
+                "priority": m["p"], "status": m["st"], "district": m.get("d"), "summary": m.get("sum") or "",
+                "reported_at": int(m["t"] * 1000), "deadline": int(due * 1000) if due is not None else None,
+                "stage": m.get("stage"),
+                "light": light(due, warn if warn is not None else due, now) if due is not None else "none",
+                "fresh": now - m["t"] < FRESH_S}}
+
+
+def shade_by_open(open_: int, busiest: int) -> int:
+    top = max(1, busiest)
+    return 0 if open_ < top / 3 else 1 if open_ < 2 * top / 3 else 2
+
+
+def shade_by_risk(red: int, open_: int) -> int:
+    return 0 if not red else 1 if red / max(1, open_) < 0.05 else 2
+
+
+def _overdue(clocks: Clocks, dim: str, value: str) -> dict[str, int]:
+    return {stage: c["red"] for (stage, d, v), c in clocks.items() if d == dim and v == value}

@@ -45,8 +45,9 @@
   // the page's words (layouts/i18n.py), with {name} placeholders filled in
   function words(table) {
     return function tr(key, vars) {
-      let s = (table && table[key]) || key;
-      for (const k in vars || {}) s = s.replace(`{${k}}`, vars[k]);
+      // a word may be deliberately empty (colour.None; "cases" in English): only a missing key falls back
+      let s = table && typeof table[key] === "string" ? table[key] : key;
+      for (const k in vars || {}) s = s.split(`{${k}}`).join(vars[k]);
       return s;
     };
   }

@@ -44,7 +44,7 @@
       if (!id) continue; // a feed added to the registry after this page was built, or not on this board
       const lag = f.lag_s == null ? "—" : `${Math.round(f.lag_s)}${lib.tr("seconds")}`;
       out.push([id, "className", `feed ${f.state}`]);
-      out.push([id, "title", `${f.name} · ${f.state} · ${lib.tr("lag")} ${lag}`]);
+      out.push([id, "title", `${f.name} · ${lib.tr("feed_state." + f.state)} · ${lib.tr("lag")} ${lag}`]);
       out.push([ids.feed_lag[f.code], "children", lag]);
     }
     const a = s.alert;

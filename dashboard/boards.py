@@ -13,8 +13,8 @@ from dashboard.live.wall_board import CaseMap, CaseMapBuilder, WallBuilder, Wall
 
 WALL_FIGURES = Snapshot("wall", WallSnapshot, WallBuilder,
                         description="the wall's figures: cases, KPIs, SLA lights, areas, trend, ticker")
-CASE_MAP = Snapshot("wall-map", CaseMap, CaseMapBuilder, log=True, items="markers", every_s=2.0, geojson=("markers",),
-                    description="every open case as a map marker, as a log of changes")
+CASE_MAP = Snapshot("wall-map", CaseMap, CaseMapBuilder, log=True, items="markers", every_s=2.0,
+                    geojson=("markers",), description="every open case as a map marker, as a log of changes")
 EMERGENCY_PICTURE = Snapshot("emergency", EmergencySnapshot, EmergencyBuilder, geojson=("map_layer",),
                              description="typhoon, warnings, response level, mobilisation, the storm on the map")
 
@@ -23,7 +23,8 @@ WALL = Board(
     snapshots=(WALL_FIGURES.name, CASE_MAP.name), layout="layouts.wall", renderer="boards/wall.js",
     stylesheet="boards/wall.css", order=10)
 EMERGENCY = Board(
-    name="emergency", path="/board/emergency", title=("三防应急指挥 · 台风与力量动员", "Emergency · typhoon & mobilisation"),
+    name="emergency", path="/board/emergency",
+    title=("三防应急指挥 · 台风与力量动员", "Emergency · typhoon & mobilisation"),
     snapshots=(EMERGENCY_PICTURE.name,), layout="layouts.emergency", renderer="boards/emergency.js",
     stylesheet="boards/emergency.css", alerts=True, order=20)
 

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import redis
 
 from feeds.event import BEIJING
@@ -151,7 +150,9 @@ class _Reporter:
         except redis.RedisError as exc:
             print(f"[demo] Redis unavailable: {exc}", flush=True)
             return
-        _print_report(rep, self.r.get(self.keys.snapshot("wall", "city")))
+        from dashboard.boards import WALL_FIGURES
+
+        _print_report(rep, self.r.get(self.keys.snapshot(WALL_FIGURES.name, self.settings.city_adcode)))
 
 
 def _print_report(rep: dict[str, Any], snapshot: bytes | str | None = None) -> None:
@@ -161,12 +162,14 @@ def _print_report(rep: dict[str, Any], snapshot: bytes | str | None = None) -> N
     line = (f"[demo] feeds ok {s['ok']}/{len(rep['feeds'])}  events in streams {total}  "
             f"dead letters {rep['dead_letters']}" + (f"  not ok: {' '.join(bad)}" if bad else ""))
     if snapshot:
-        snap = orjson.loads(snapshot)
-        today = snap["kpis"]["today"]
-        red = sum(row["red"] for row in snap["sla"])
-        as_of = datetime.fromtimestamp(snap["as_of"] / 1000, BEIJING).strftime("%m-%d %H:%M")
-        line += (f"\n[demo] live at {as_of}: open {snap['now']['open']} (incidents {snap['now']['inc']}), "
-                 f"today received {today['received']}, closure {today['closure']} %, SLA red {red}")
+        from dashboard.live.wall_board import WallSnapshot
+
+        snap = WallSnapshot.model_validate_json(snapshot)
+        today = snap.kpis["today"]
+        red = sum(row.red for row in snap.sla)
+        as_of = datetime.fromtimestamp(snap.as_of / 1000, BEIJING).strftime("%m-%d %H:%M")
+        line += (f"\n[demo] live at {as_of}: open {snap.cases.open} (incidents {snap.cases.open_incidents}), "
+                 f"today received {today.parts.received}, closure {today.rates['closure'].value} %, SLA red {red}")
     print(line, flush=True)
 
 
@@ -182,11 +185,22 @@ def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float, or
         f"  feeds       PINGAN_REDIS_URL={url} pingan status\n"
         f"  live state  PINGAN_REDIS_URL={url} {clock} pingan rebuild\n"
         f"              (compares the workers' state with a replay at the same clock)\n"
-        f"  wall        http://127.0.0.1:{port}/wall   (kiosk: /wall?kiosk=1  rotate: /wall?kiosk=1&rotate=30)\n"
-        f"  emergency   http://127.0.0.1:{port}/board/emergency\n"
-        f"  health      http://127.0.0.1:{port}/healthz   metrics: http://127.0.0.1:{port}/metrics\n",
+        + _boards(port)
+        + f"  health      http://127.0.0.1:{port}/healthz   metrics: http://127.0.0.1:{port}/metrics\n",
         flush=True,
     )
+
+
+def _boards(port: int) -> str:
+    """A line per registered board: where to open it (the first with the kiosk and rotation options)."""
+    from dashboard.boards import REGISTRY
+
+    out = []
+    for i, b in enumerate(REGISTRY.boards):
+        url = f"http://127.0.0.1:{port}{b.path}"
+        hint = f"   (kiosk: {b.path}?kiosk=1  rotate: {b.path}?kiosk=1&rotate=30)" if i == 0 else ""
+        out.append(f"  {b.name:<11} {url}{hint}\n")
+    return "".join(out)
 
 
 def _scenario_line(status: dict[str, Any] | None) -> str:

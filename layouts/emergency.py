@@ -237,8 +237,8 @@ def _alerts(page: Page) -> html.Div:
     return _panel(page.t("em_alerts"), cls="em-alerts", count_id=IDS.alerts_count, children=[
         html.Div(className="alert-cols", children=[
             html.Div([_slots("alert-item", ALERT_SLOTS, "slots alert-items"), form], className="alert-now"),
-            html.Div([html.Div(page.t("em_ack_log"), className="sub"), _slots("ack-item", ACK_SLOTS, "slots ack-items")],
-                     className="alert-log")])])
+            html.Div([html.Div(page.t("em_ack_log"), className="sub"),
+                      _slots("ack-item", ACK_SLOTS, "slots ack-items")], className="alert-log")])])
 
 
 def _feeds(page: Page) -> html.Div:

@@ -49,6 +49,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "demo_clock": ("演示时间 ×{x}", "demo time ×{x}"),
     "alert": ("红色预警", "Red alert"),
     "policy_other": ("其他", "Other"),
+    "colon": ("：", ": "),
+    "list_sep": ("、", ", "),
     "formula": ("口径", "Formula"),
     # the emergency board
     "em_response": ("应急响应", "Emergency response"),
@@ -134,6 +136,8 @@ STORM_CAT: dict[str, tuple[str, str]] = {
     "4": ("台风", "TY"), "5": ("强台风", "STY"), "6": ("超强台风", "SuperTY"), "9": ("变性温带气旋", "ET"),
     "None": ("热带气旋", "TC")}
 
+FEED_STATE: dict[str, tuple[str, str]] = {"ok": ("正常", "ok"), "degraded": ("异常", "degraded"), "down": ("中断", "down")}
+
 STATUS: dict[str, tuple[str, str]] = {
     "reported": ("已上报", "reported"), "accepted": ("已受理", "accepted"), "dispatched": ("已派遣", "dispatched"),
     "in_progress": ("处置中", "in progress"), "escalated": ("已升级", "escalated"),
@@ -154,6 +158,7 @@ def t(key: str, lang: str) -> str:
 def table(lang: str) -> dict[str, str]:
     """Every word in one language, for the browser."""
     out = {k: t(k, lang) for k in TEXT}
-    for prefix, words in (("status", STATUS), ("colour", COLOUR), ("storm_cat", STORM_CAT)):
+    prefixed = {"status": STATUS, "colour": COLOUR, "storm_cat": STORM_CAT, "feed_state": FEED_STATE}
+    for prefix, words in prefixed.items():
         out |= {f"{prefix}.{k}": (en if lang == "en" else zh) for k, (zh, en) in words.items()}
     return out

@@ -59,7 +59,8 @@ def _rows(page: Page) -> list[SlaRowSpec]:
 
 def layout(page: Page) -> html.Div:
     rows = _rows(page)
-    cfg = config(page, IDS, _frame_ids(page, rows), choropleth="risk" if page.query.get("choropleth") == "risk" else "open")
+    choropleth = "risk" if page.query.get("choropleth") == "risk" else "open"
+    cfg = config(page, IDS, _frame_ids(page, rows), choropleth=choropleth)
     return frame(page, IDS, cfg, header_extra=[], body=[
         html.Div(className="col col-left", children=[_now_tiles(page), _kpi_tiles(page), _sla(page, rows)]),
         html.Div(className="col col-map", children=[_map(page)]),

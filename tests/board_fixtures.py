@@ -97,22 +97,22 @@ def _yj(case_id: str, t: float, attrs: dict[str, Any], **kw: Any) -> dict[str, A
 def _mobilisation() -> list[dict[str, Any]]:
     out = []
     for i, code in enumerate((PENGJIANG, TAISHAN)):
-        town = {"townCode": f"{code}100", "personsDeployed": 300 + 100 * i, "personsTransferred": 40 * (i + 1),
-                "sheltersOpened": 2 + i, "shelterOccupancy": 30 * (i + 1)}
+        town = {"townCode": f"{code}001" if code == TAISHAN else f"{code}002", "personsDeployed": 300 + 100 * i,
+                "personsTransferred": 40 * (i + 1), "sheltersOpened": 2 + i, "shelterOccupancy": 30 * (i + 1)}
         out.append(_yj(f"M{code}", T - 1800 + i, {
             "report_code": "MOBILIZE", "teams": [{"teamType": "党员先锋队", "activated": 12 + i, "available": 8,
                                                   "persons": 240}, {"teamType": "突击队", "activated": 3,
                                                                     "available": 5, "persons": 60}],
             "persons_deployed": 300 + 100 * i, "persons_transferred": 40 * (i + 1),
             "shelters": {"opened": 2 + i, "capacity": 500, "occupancy": 30 * (i + 1)}, "towns": [town]}, adcode=code))
-    for g, n in (("440781100001-01", 7), ("440781100001-02", 12), ("440781100001-03", 3)):
+    for g, n in (("440781001001-01", 7), ("440781001001-02", 12), ("440781001001-03", 3)):
         out.append(event("case", "public_service", f"wg:inv-{g}", T - 30 * HOUR, source="wg", adcode=TAISHAN,
-                         town="440781100", grid=g))
-        if g != "440781100001-03":
+                         town="440781001", grid=g))
+        if g != "440781001001-03":
             out.append(_yj(f"BD-{g}", T - HOUR, {"report_code": "CHECKIN", "grid_workers": 2, "dept_staff": n - 2,
-                                                 "persons_on_duty": n}, adcode=TAISHAN, town="440781100", grid=g))
+                                                 "persons_on_duty": n}, adcode=TAISHAN, town="440781001", grid=g))
     out.append(event("case", "public_service", "wg:inv-p", T - 30 * HOUR, source="wg", adcode=PENGJIANG,
-                     town="440703001", grid="440703001001-01"))
+                     town="440703002", grid="440703002001-01"))
     out += [event("track", "maritime", f"hs:{i}", T - 600, {"nav_status": st, "in_port": st == "在港"}, source="hs",
                   adcode=TAISHAN, lat=21.6 + 0.01 * i, lon=112.7) for i, st in enumerate(("在港", "返港", "作业"))]
     over = {"station_type": "ZZ", "station_name": "台城水位站", "level_m": 5.2, "warning_level_m": 5.0,

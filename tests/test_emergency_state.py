@@ -12,9 +12,12 @@ import orjson
 import pytest
 import redis
 
+from dashboard.board import scopes
+from dashboard.boards import REGISTRY
 from dashboard.live import alerts
-from dashboard.live.emergency import EmergencyStore, fold_ops
-from dashboard.live.emergency_board import EmergencyBoard, Geo, active_warnings, compose, response
+from dashboard.live.emergency import EmergencyStore, Geo, active_warnings, fold_ops, response
+from dashboard.live.emergency_board import EmergencyBuilder, EmergencySnapshot
+from dashboard.live.publish import LiveContext, Round
 from dashboard.live.rebuild import rebuild
 from dashboard.live.sla import Policies
 from dashboard.live.store import LiveStore
@@ -30,7 +33,8 @@ from tests.emergency_events import HOUR, cap, event, simulated
 from tests.emergency_events import response as resp_event
 
 T0 = datetime(2026, 9, 15, 8, 0, tzinfo=BEIJING).timestamp()
-GEO = Geo.of("440700")
+CITY = "440700"
+GEO = Geo.of(CITY)
 TAISHAN = "440781"
 
 
@@ -120,17 +124,24 @@ def test_response_level_since_and_episode(r, keys):
     assert (down["active"], down["lvl"], down["since"]) == (False, None, T0 + 20 * HOUR)
 
 
-def _snapshot(r, keys, now, scope="city") -> dict:
-    return EmergencyBoard(r, keys, "440700").build_all([scope], now=now)[scope]
+def _build(r, keys, now, scope=CITY) -> EmergencySnapshot:
+    settings = Settings(redis_url=REDIS_URL, key_prefix=keys.prefix)
+    ctx = LiveContext(r, keys, settings, Policies.load(), Clock(), {}, REGISTRY)
+    [sc] = [s for s in scopes(CITY) if s.code == scope]
+    return EmergencyBuilder(ctx).build(Round(ctx, now), [sc])[scope]
+
+
+def _snapshot(r, keys, now, scope=CITY) -> dict:
+    return _build(r, keys, now, scope).model_dump(mode="json")
 
 
 def test_alerts_stand_while_red_and_are_acknowledged_once(r, keys):
     store = _store(r, keys)
     store.apply([cap("R1", T0, "red", TAISHAN), resp_event("E1", T0, "II", "启动")], now=T0)
     a = _snapshot(r, keys, T0 + 60)["alert"]
-    assert a["board"] == "board/emergency" and a["unacked"] == 2
+    assert a["board_path"] == "/board/emergency" and a["unacknowledged"] == 2
     assert {i["key"] for i in a["items"]} == {"warn:qx:R1", "resp:yj:E1:II"}
-    assert _snapshot(r, keys, T0 + 60, "440703")["alert"]["unacked"] == 1, "蓬江 sees the city's response only"
+    assert _snapshot(r, keys, T0 + 60, "440703")["alert"]["unacknowledged"] == 1, "蓬江 sees the city's response only"
     standing = [i["key"] for i in a["items"]]
     with pytest.raises(alerts.AckError, match="^who"):
         alerts.acknowledge(r, keys, "warn:qx:R1", "  ", standing=standing)
@@ -142,14 +153,14 @@ def test_alerts_stand_while_red_and_are_acknowledged_once(r, keys):
     with pytest.raises(alerts.AckError, match="already"):
         alerts.acknowledge(r, keys, "warn:qx:R1", "李四", standing=standing)
     a = _snapshot(r, keys, T0 + 180)["alert"]
-    assert a["unacked"] == 1 and a["items"][0]["key"] == "resp:yj:E1:II", "unacknowledged first"
-    assert a["items"][1]["ack"]["who"] == "张三"
+    assert a["unacknowledged"] == 1 and a["items"][0]["key"] == "resp:yj:E1:II", "unacknowledged first"
+    assert a["items"][1]["acknowledgement"]["who"] == "张三"
     [entry] = r.xrange(keys.audit)
     assert entry[1][b"type"] == b"alert_ack" and entry[1][b"who"] == "张三".encode()
     assert b"13812345678" not in orjson.dumps({k.decode(): v.decode() for k, v in entry[1].items()})
     store.apply([resp_event("E1", T0 + HOUR, "I", "提升")], now=T0)
     a = _snapshot(r, keys, T0 + HOUR + 60)["alert"]
-    assert a["unacked"] == 1 and a["items"][0]["key"] == "resp:yj:E1:I", "raising the level alerts again"
+    assert a["unacknowledged"] == 1 and a["items"][0]["key"] == "resp:yj:E1:I", "raising the level alerts again"
     store.apply([cap("R1", T0 + 2 * HOUR, "orange", TAISHAN, "Update", issued=T0),
                  resp_event("E1", T0 + 2 * HOUR, "III", "降低")], now=T0)
     assert _snapshot(r, keys, T0 + 2 * HOUR + 60)["alert"] is None, "below red and level II: nothing stands"
@@ -225,17 +236,22 @@ def test_board_figures_from_mobilisation_checkins_boats_gauges_closures_tasks(r,
     assert m["shelters"] == {"opened": 6, "capacity": 600, "occupancy": 40}
     assert m["teams"] == [{"type": "突击队", "activated": 21, "available": 10, "persons": 200}]
     c = s["checkins"]
-    assert (c["grids"], c["checked_in"], c["on_duty"], c["since"]) == (3, 1, 7, T0), "an earlier episode's don't count"
-    at_sea = [[21.5, 112.6, "返港"], [21.5, 112.6, "作业"]]  # by MMSI
-    assert s["boats"] == {"total": 4, "in_port": 2, "at_sea": 2, "returning": 1, "positions": at_sea}
+    assert (c["grids"], c["checked_in"], c["on_duty"], c["since"]) == (3, 1, 7, T0 * 1000), \
+        "an earlier episode's don't count"
+    assert s["boats"] == {"total": 4, "in_port": 2, "at_sea": 2, "returning": 1}
+    vessels = [f for f in s["map_layer"]["features"] if f["properties"]["kind"] == "vessel"]  # at sea, on the map
+    assert [(f["geometry"]["coordinates"], f["properties"]["returning"]) for f in vessels] == [
+        ([112.6, 21.5], True), ([112.6, 21.5], False)]
     assert (s["gauges"]["over"], s["gauges"]["stations"], s["gauges"]["items"][0]["id"]) == (1, 2, "sw:Z1")
     assert (s["closures"]["active"], s["closures"]["lifted"], s["tasks"]["open"]) == (1, 1, 1)
     d = _snapshot(r, keys, T0 + 1000, TAISHAN)
     assert d["mobilisation"]["deployed"] == 501 and d["mobilisation"]["areas"][0]["code"] == "440781001"
     assert (d["checkins"]["grids"], d["checkins"]["missing"]) == (2, ["440781100001-02"])
     town = "440781100"
-    assert d["checkins"]["areas"] == [{"code": town, "name": GEO.town_names.get(town, town), "grids": 2, "in": 1,
-                                       "on_duty": 7, "by_grid": [7, -1]}], "each grid of the town, in id order"
+    assert d["checkins"]["areas"] == [{"code": town, "name": GEO.town_names.get(town, town), "grids": 2,
+                                       "checked_in": 1, "on_duty": 7,
+                                       "grid_classes": {"missing": 1, "few": 0, "some": 1, "many": 0}}], \
+        "the town's grids by people on duty (7: under 10)"
     assert _snapshot(r, keys, T0 + 1000, "440703")["closures"]["active"] == 0
 
 
@@ -257,8 +273,8 @@ def test_incidents_in_the_event_window_by_category(r, keys):
     for ev in cases:
         if datetime.fromisoformat(ev["occurred_at"]).timestamp() >= first_hour:
             expect[ev["category"]] = expect.get(ev["category"], 0) + 1
-    assert s["incidents"]["episode"] and s["incidents"]["from"] == first_hour
-    assert {x["cat"]: x["n"] for x in s["incidents"]["by_category"]} == expect
+    assert s["incidents"]["episode"] and s["incidents"]["start"] == first_hour * 1000
+    assert {x["category"]: x["count"] for x in s["incidents"]["by_category"]} == expect
     d = _snapshot(r, keys, now, TAISHAN)
     mine = sum(1 for ev in cases if ev["location"]["adcode"] == TAISHAN
                and datetime.fromisoformat(ev["occurred_at"]).timestamp() >= first_hour)
@@ -276,12 +292,13 @@ def test_prune_drops_only_what_is_over(r, keys):
     assert set(t["warning"]) == {"qx:NOW"} and t["gauge"] == {}
 
 
-def test_compose_is_stable_json(r, keys, sim_events):
+def test_the_snapshot_is_its_model_and_stays_small(r, keys, sim_events):
     _store(r, keys).apply(sim_events, now=T0)
-    tables = EmergencyStore(r, keys).read()
-    snap = compose(tables, "city", T0 + 18 * HOUR, GEO, {"by_category": []})
-    assert orjson.loads(orjson.dumps(snap)) == snap
-    assert len(orjson.dumps(snap)) < 200_000, "pushed every second to every wall"
+    snap = _build(r, keys, T0 + 18 * HOUR)
+    body = snap.model_dump_json()
+    assert EmergencySnapshot.model_validate_json(body) == snap
+    assert snap.storm is not None and snap.map_layer.features, "a storm on the map"
+    assert len(body) < 200_000, "pushed every second to every wall"
 
 
 def test_rebuild_compares_and_repairs_the_emergency_picture(r, keys, sim_events):
@@ -294,12 +311,12 @@ def test_rebuild_compares_and_repairs_the_emergency_picture(r, keys, sim_events)
     feeds = sorted({e["source"] for e in sim_events})
     alerts.acknowledge(r, keys, "warn:qx:anything", "张三")  # people's acknowledgements are not replayed
     rep = rebuild(r, keys, feeds, settings, Policies.load(), now=T0)
-    assert rep["differences"] == 0, rep["report"]["emergency"]
+    assert rep["differences"] == 0, rep["report"]["picture"]
     some_gauge = next(iter(_tables(r, keys)["gauge"]))
     r.hdel(keys.em("gauge"), some_gauge)
     r.zadd(keys.em_levels, {b'{"lvl":"I"}': T0})
     rep = rebuild(r, keys, feeds, settings, Policies.load(), now=T0)
-    em = rep["report"]["emergency"]
+    em = rep["report"]["picture"]
     assert (em["missing"], em["extra"]) == (1, 1)
     rebuild(r, keys, feeds, settings, Policies.load(), apply=True, now=T0)
     assert rebuild(r, keys, feeds, settings, Policies.load(), now=T0)["differences"] == 0

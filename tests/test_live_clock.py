@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import orjson
 
+from dashboard.live.publish import Round
 from dashboard.live.state import bucket_expiry
 from dashboard.live.worker import LiveWorker
 from feeds.clock import Clock
@@ -14,6 +15,7 @@ from feeds.event import BEIJING
 from feeds.registry import load_feeds
 
 SPEED = 60.0
+CITY = "440700"
 
 
 def _clock_showing(target: float) -> Clock:
@@ -43,17 +45,17 @@ def test_worker_on_a_fast_clock_counts_windows_and_lights_on_that_clock(r, keys,
         assert worker.run_once() == 1
         before = clock.now()
         assert worker.maybe_snapshot(force=True)
-        snap = orjson.loads(r.get(keys.snapshot("wall", "city")))
+        snap = orjson.loads(r.get(keys.snapshot("wall", CITY)))
         assert before - 0.001 <= snap["as_of"] / 1000 <= clock.now()  # as_of is whole milliseconds
         assert snap["clock"] == {"speed": SPEED, "origin": clock.origin}
-        assert snap["kpis"]["today"]["received"] == 1
+        assert snap["kpis"]["today"]["parts"]["received"] == 1
         grid = [row for row in snap["sla"] if row["policy"] == "grid"]
-        assert [(row["stage"], row["total"], row["red"]) for row in grid] == [("grid.accept", 1, 1)]
+        assert [(row["row"], row["running"], row["red"]) for row in grid] == [("grid", 1, 1)]
 
         # the same state seen at wall-clock time: nothing today yet, nothing overdue
-        real = worker.snapshots.build_wall("city", now=time.time())
-        assert real["kpis"]["today"]["received"] == 0
-        assert sum(row["red"] for row in real["sla"]) == 0
+        real = worker.builders["wall"].build(Round(worker.ctx, time.time()), worker.scopes[:1])[CITY]
+        assert real.kpis["today"].parts.received == 0
+        assert sum(row.red for row in real.sla) == 0
 
         # buckets expire in real time when the clock has moved them out of every window
         day_keys = [k.decode() for k in r.scan_iter(match=f"{keys.live}:agg:d:*")]
@@ -76,11 +78,11 @@ def test_a_worker_with_a_backlog_publishes_at_the_heartbeat_only(r, keys, settin
         for i in range(12):
             ev = {**_grid_report(now - 60), "event_id": f"wg-backlog-{i:02d}", "case_id": f"wg:B{i}"}
             r.xadd(keys.stream("wg"), {"id": ev["event_id"], "e": orjson.dumps(ev)})
-        before = r.xlen(keys.snapshot_log("wall", "city"))
+        before = r.xlen(keys.snapshot_log("wall", CITY))
         assert worker.run_once() == 5 and worker.behind  # a full round: catching up
         assert worker.run_once() == 5 and worker.behind
-        assert r.xlen(keys.snapshot_log("wall", "city")) == before, "no snapshot while behind"
+        assert r.xlen(keys.snapshot_log("wall", CITY)) == before, "no snapshot while behind"
         assert worker.run_once() == 2 and not worker.behind  # caught up: the changed state goes out
-        assert r.xlen(keys.snapshot_log("wall", "city")) == before + 1
+        assert r.xlen(keys.snapshot_log("wall", CITY)) == before + 1
     finally:
         worker.close()

@@ -7,14 +7,15 @@ import time
 import orjson
 import pytest
 
+from dashboard.boards import REGISTRY
 from dashboard.web.app import create_app
-from feeds.geo import districts
 from feeds.keys import Keys
 from feeds.registry import load_feeds
 from feeds.settings import Settings
 from tests.conftest import REDIS_URL
 
-SCOPES = ["city", *(d.adcode for d in districts("440700"))]
+CITY = "440700"
+CHECKS = REGISTRY.health_checks(CITY)  # the (snapshot, scope) pairs the registered boards require
 
 
 @pytest.fixture
@@ -27,13 +28,9 @@ def client(web_settings, r):  # r: the prefix is wiped before and after
     return create_app(web_settings).server.test_client()
 
 
-BOARDS = ("wall", "emergency")  # every board the live worker publishes
-
-
 def publish_fresh(r, keys: Keys) -> None:
-    for board in BOARDS:
-        for scope in SCOPES:
-            r.xadd(keys.snapshot_log(board, scope), {"s": orjson.dumps({"board": board, "scope": scope})})
+    for name, scope in CHECKS:
+        r.xadd(keys.snapshot_log(name, scope), {"s": orjson.dumps({"snapshot": name, "scope": scope})})
 
 
 def all_feeds_ok(r, keys: Keys, settings: Settings) -> list[str]:
@@ -50,7 +47,8 @@ def test_healthz_is_ok_with_fresh_snapshots_and_healthy_feeds(client, r, keys, w
     body = resp.get_json()
     assert resp.status_code == 200, body
     assert body["status"] == "ok" and body["feeds_not_ok"] == [] and body["snapshots"]["stale"] == []
-    assert set(body["snapshots"]["age_s"]) == {f"{b}:{s}" for b in BOARDS for s in SCOPES}
+    assert set(body["snapshots"]["age_s"]) == {f"{n}:{s}" for n, s in CHECKS}
+    assert {n for n, _ in CHECKS} == {"wall", "emergency"}, "the boards' whole snapshots (not the case map's log)"
     assert all(0 <= age < 5 for age in body["snapshots"]["age_s"].values())
     assert body["redis"]["ok"] is True
 
@@ -75,7 +73,7 @@ def test_healthz_is_503_with_a_stale_snapshot(client, r, keys, web_settings):
     all_feeds_ok(r, keys, web_settings)
     sec, _ = r.time()
     old = (int(sec) - 4 * int(web_settings.snapshot_heartbeat_s) - 60) * 1000
-    stale = keys.snapshot_log("wall", "440703")
+    stale = keys.snapshot_log("wall", "440703")  # one district's wall figures
     r.delete(stale)
     r.xadd(stale, {"s": b"{}"}, id=f"{old}-0")
     resp = client.get("/healthz")
@@ -88,16 +86,16 @@ def test_healthz_is_503_with_a_stale_snapshot(client, r, keys, web_settings):
 def test_healthz_is_503_with_a_missing_snapshot(client, r, keys, web_settings):
     publish_fresh(r, keys)
     all_feeds_ok(r, keys, web_settings)
-    r.delete(keys.snapshot_log("wall", "city"))
+    r.delete(keys.snapshot_log("wall", CITY))
     resp = client.get("/healthz")
     assert resp.status_code == 503
     body = resp.get_json()
-    assert body["snapshots"]["stale"] == ["wall:city"] and body["snapshots"]["age_s"]["wall:city"] is None
+    assert body["snapshots"]["stale"] == [f"wall:{CITY}"] and body["snapshots"]["age_s"][f"wall:{CITY}"] is None
 
 
 def test_healthz_is_503_before_anything_was_published(client):
     resp = client.get("/healthz")
-    assert resp.status_code == 503 and len(resp.get_json()["snapshots"]["stale"]) == len(BOARDS) * len(SCOPES)
+    assert resp.status_code == 503 and len(resp.get_json()["snapshots"]["stale"]) == len(CHECKS) == 16
 
 
 def test_metrics_expose_feeds_snapshot_ages_and_screens(client, r, keys, web_settings):
@@ -106,9 +104,9 @@ def test_metrics_expose_feeds_snapshot_ages_and_screens(client, r, keys, web_set
     r.hset(keys.health(codes[0]), "failures", web_settings.down_after)
     now = int(time.time() * 1000)
     r.hset(keys.screens, mapping={
-        "a": orjson.dumps({"board": "wall", "scope": "city", "seen": now}),
+        "a": orjson.dumps({"board": "wall", "scope": CITY, "seen": now}),
         "b": orjson.dumps({"board": "wall", "scope": "440703", "seen": now}),
-        "gone": orjson.dumps({"board": "wall", "scope": "city", "seen": now - 3_600_000}),
+        "gone": orjson.dumps({"board": "wall", "scope": CITY, "seen": now - 3_600_000}),
     })
     r.delete(keys.snapshot_log("wall", "440785"))
     resp = client.get("/metrics")
@@ -119,9 +117,10 @@ def test_metrics_expose_feeds_snapshot_ages_and_screens(client, r, keys, web_set
     assert f'pingan_feed_up{{feed="{codes[1]}"}} 1.0' in lines
     assert 'pingan_connected_screens{board="wall"} 2.0' in lines
     ages = dict(ln.rsplit(" ", 1) for ln in lines if ln.startswith("pingan_snapshot_age_seconds{"))
-    assert len(ages) == len(BOARDS) * len(SCOPES)
-    assert 0 <= float(ages['pingan_snapshot_age_seconds{board="wall",scope="city"}']) < 5
-    assert ages['pingan_snapshot_age_seconds{board="wall",scope="440785"}'] == "NaN"
+    assert len(ages) == len(CHECKS)
+    assert 0 <= float(ages[f'pingan_snapshot_age_seconds{{scope="{CITY}",snapshot="wall"}}']) < 5
+    assert ages['pingan_snapshot_age_seconds{scope="440785",snapshot="wall"}'] == "NaN"
+    assert 'pingan_connected_screens{board="emergency"} 0.0' in lines
 
 
 def test_redis_down_is_503_and_redis_up_zero(tmp_path):

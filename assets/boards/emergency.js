@@ -82,7 +82,7 @@
   }
 
   function catName(c, lib) {
-    return lib.tr(`storm_cat.${c == null ? 0 : c}`);
+    return lib.tr(`storm_cat.${c == null ? "None" : c}`);
   }
 
   function storm(st, ids, set, lib) {
@@ -121,7 +121,8 @@
       const mine = d.warnings || [];
       slots.forEach((id, i) => {
         const w = mine[i];
-        set(id, "children", w ? `${w.hazard}${lib.tr("colour." + w.colour)}` : i === 0 ? lib.tr("em_no_warning") : "");
+        // a colour the server does not know comes as null: the words call it colour.None (an empty word)
+        set(id, "children", w ? `${w.hazard}${lib.tr("colour." + (w.colour == null ? "None" : w.colour))}` : i === 0 ? lib.tr("em_no_warning") : "");
         set(id, "className", w ? `chip c${w.colour_rank}` : i === 0 ? "chip none" : "chip");
         set(id, "title", w ? `${w.headline} · ${lib.bj(w.effective_from, "md")} → ${lib.bj(w.expires_at, "md")}` : "");
       });
@@ -215,7 +216,7 @@
     // a district's board names the grids still missing; the city's counts them by district (the table)
     const named = frame.scope_level !== "city" && missing.length;
     set(ids.checkin_missing, "children", !c.missing_count ? "" : `${lib.tr("em_missing")} ${lib.fmt(c.missing_count)}` +
-      (named ? `：${missing.join("、")}${c.missing_count > missing.length ? "…" : ""}` : ""));
+      (named ? `${lib.tr("colon")}${missing.join(lib.tr("list_sep"))}${c.missing_count > missing.length ? "…" : ""}` : ""));
   }
 
   function slots(list, items, text, none, set) {

@@ -2,7 +2,8 @@
 
 The streams are filled in steps (10 k, 100 k, 1 M events by default) with synthetic but
 realistic case events; after each step a real live worker (consumer group, transactions) folds
-them in, then the wall snapshot of the city is built and published ``samples`` times and timed.
+them in, then the city's wall figures (and its case map) are built and published ``samples`` times
+and timed.
 At ``naive_events`` retained events the naive refresh — XRANGE every stream and recompute with
 pandas — is timed in the same run. Memory per retained event is Redis's ``used_memory`` growth
 (streams plus live state) divided by the events added. Everything is written under a private key
@@ -21,7 +22,9 @@ import orjson
 import pandas as pd
 import redis
 
+from dashboard.boards import CASE_MAP, WALL_FIGURES
 from dashboard.live import synth
+from dashboard.live.publish import Round
 from dashboard.live.worker import LiveWorker
 from feeds.keys import Keys
 from feeds.pipeline import tune_gc
@@ -90,16 +93,19 @@ def _fill(r: redis.Redis, keys: Keys, worker: LiveWorker, n: int, seed: int) -> 
 
 
 def _time_snapshots(worker: LiveWorker, samples: int) -> tuple[list[float], list[float], int]:
-    assert worker.snapshots is not None
-    feeds = [{"code": c, "name": f.name, "state": "ok"} for c, f in worker.feeds.items()]
+    """The city's wall figures built and published from scratch (a round of its own: the header's
+    reads too), then its case map, ``samples`` times."""
+    city = worker.scopes[0]
     wall, mp = [], []
     n_markers = 0
     for _ in range(samples):
         t0 = time.perf_counter()
-        worker.snapshots.publish("wall", "city", worker.snapshots.build_wall("city", feeds=feeds))
+        rnd = Round(worker.ctx, worker.clock.now())
+        figures = worker.builders[WALL_FIGURES.name].build(rnd, [city])[city.code]
+        worker.publisher.publish(WALL_FIGURES, city.code, figures)
         t1 = time.perf_counter()
-        m = worker.snapshots.build_map("city")
-        worker.maps.publish("city", m)  # what the worker does: the change log and the full map
+        m = worker.builders[CASE_MAP.name].build(rnd, [city])[city.code]
+        worker.publisher.publish(CASE_MAP, city.code, m)  # what the worker does: the change log and the full map
         t2 = time.perf_counter()
         wall.append((t1 - t0) * 1000)
         mp.append((t2 - t1) * 1000)

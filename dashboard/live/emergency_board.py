@@ -20,7 +20,7 @@ from dashboard.board import Acknowledgement, EpochMs, Model, PageHead, Scope
 from dashboard.live import charts
 from dashboard.live.alerts import acknowledgement
 from dashboard.live.counters import SUM_SCRIPT, category_name
-from dashboard.live.emergency import COLOUR_RANK, DONE_STATUSES, ROMAN, Geo, active_warnings, response
+from dashboard.live.emergency import COLOUR_RANK, DONE_STATUSES, Geo, active_warnings, response
 from dashboard.live.publish import LiveContext, Round
 from dashboard.live.state import hour_bucket
 from dashboard.live.stormpath import approach, destination, expected_path, forecast_points, km
@@ -734,10 +734,10 @@ def map_layer(storm: Storm | None, track: list[dict[str, Any]], fc: list[list[An
         if fc:
             line = [(last["lon"], last["lat"]), *((p[2], p[1]) for p in fc)]
             feats.append(MapFeature(geometry=LineGeometry(coordinates=line), properties=ForecastProps()))
-            feats += [MapFeature(geometry=_pt(p[1], p[2]),
-                                 properties=ForecastPointProps(at=int(p[0]) * 1000, category=p[3] if len(p) > 3 else None))
-                      for p in fc]
-        feats.append(MapFeature(geometry=_pt(last["lat"], last["lon"]), properties=CentreProps(category=last.get("cat"))))
+            feats += [MapFeature(geometry=_pt(p[1], p[2]), properties=ForecastPointProps(
+                at=int(p[0]) * 1000, category=p[3] if len(p) > 3 else None)) for p in fc]
+        feats.append(MapFeature(geometry=_pt(last["lat"], last["lon"]),
+                                properties=CentreProps(category=last.get("cat"))))
         feats += [MapFeature(geometry=_pt(x.lat, x.lon), properties=LandfallProps(at=x.at, place=x.place))
                   for x in storm.landfalls if x.lat is not None and x.lon is not None]
     return MapLayer(features=feats + _marks(gauge, closure, vessels))

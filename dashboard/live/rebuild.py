@@ -166,7 +166,7 @@ def compare(expected: Model, actual: Model) -> dict[str, Any]:
     report["counters"] = _diff_maps(_flat(expected.counts), _flat(actual.counts))
     report["clocks"] = _diff_maps(_flat(expected.clocks), _flat(actual.clocks))
     report["markers"] = _diff_maps(expected.markers, actual.markers)
-    report["emergency"] = _diff_maps(_flat(expected.emergency), _flat(actual.emergency))
+    report["picture"] = _diff_maps(_flat(expected.emergency), _flat(actual.emergency))
     return report
 
 

@@ -351,20 +351,18 @@ class WallBuilder:
         else:
             names = {t.code: t.name for t in towns(city) if t.adcode == sc.scope.code}
         today, month, cur = sums["areas_today"], sums["areas_30d"], now_hashes[sc.area_dim]
+        busiest = max((cur.get(f"{code}|open", 0) for code in names), default=0)
         rows = []
         for code, name in names.items():
             lights = [c for (_, d, v), c in clocks.items() if d == sc.area_dim and v == code]
-            rows.append({
-                "code": code, "name": name, "open": cur.get(f"{code}|open", 0),
-                "open_incidents": cur.get(f"{code}|inc", 0), "received_today": today.get(f"{code}|recv", 0),
-                "handled_today": today.get(f"{code}|done", 0), "red": sum(c["red"] for c in lights),
-                "yellow": sum(c["yellow"] for c in lights),
-                "kpis_30d": kpi.kpis(month, code, _overdue(clocks, sc.area_dim, code)),
-            })
-        busiest = max((r["open"] for r in rows), default=0)
-        return [AreaRow(**r, shade_by_open=shade_by_open(r["open"], busiest), shade_by_risk=shade_by_risk(r["red"],
-                                                                                                          r["open"]))
-                for r in rows]
+            open_, red = cur.get(f"{code}|open", 0), sum(c["red"] for c in lights)
+            rows.append(AreaRow(
+                code=code, name=name, open=open_, open_incidents=cur.get(f"{code}|inc", 0),
+                received_today=today.get(f"{code}|recv", 0), handled_today=today.get(f"{code}|done", 0), red=red,
+                yellow=sum(c["yellow"] for c in lights),
+                kpis_30d=kpi.kpis(month, code, _overdue(clocks, sc.area_dim, code)),
+                shade_by_open=shade_by_open(open_, busiest), shade_by_risk=shade_by_risk(red, open_)))
+        return rows
 
     def _breakdown(self, now_hashes: Mapping[str, dict[str, int]], today: Mapping[str, int],
                    dim: str) -> list[BreakdownRow]:

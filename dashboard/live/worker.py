@@ -77,7 +77,8 @@ class LiveWorker:
         self.registry = registry or REGISTRY
         self.ctx = LiveContext(self.r, self.keys, settings, self.policies, self.clock, self.feeds, self.registry)
         # what this worker publishes while it holds the snapshot lease: every snapshot a board reads
-        self.builders: dict[str, Builder] = {s.name: s.builder(self.ctx) for s in self.registry.built()} if snapshots else {}
+        self.builders: dict[str, Builder] = (
+            {s.name: s.builder(self.ctx) for s in self.registry.built()} if snapshots else {})
         self.publisher = Publisher(self.r, self.keys)
         self._pruned_at = 0.0
         self.leases = Leases(self.r, self.keys, self.name, settings.lease_ttl_s)

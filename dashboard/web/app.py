@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "assets"
 BOARD_ASSETS = "boards"  # loaded per the registry, not by Dash's walk of assets/
+TESTS = r"\.mjs$"  # the renderers' unit tests (node --test) sit beside them; never served as page scripts
 
 
 def build_id() -> str:
@@ -63,6 +64,7 @@ def create_app(settings: Settings, registry: Registry = REGISTRY) -> dash.Dash:
     build = build_id()
     app = dash.Dash(
         __name__, use_pages=True, pages_folder="", assets_folder=str(ASSETS), assets_path_ignore=[BOARD_ASSETS],
+        assets_ignore=TESTS,
         external_scripts=[f"/assets/{b.renderer}?v={build}" for b in registry.boards],
         external_stylesheets=[f"/assets/{b.stylesheet}?v={build}" for b in registry.boards],
         title="平安 · 综合指挥中心", update_title="", suppress_callback_exceptions=True, serve_locally=True,
@@ -164,15 +166,17 @@ def _routes(server: Any, r: redis.Redis, keys: Keys, feeds: dict[str, Feed], set
             registry: Registry, pusher: Pusher, build: str) -> None:
     checks = registry.health_checks(settings.city_adcode)
     metrics_registry = CollectorRegistry(auto_describe=False)
-    metrics_registry.register(health.RedisCollector(r, keys, feeds, settings, checks, [b.name for b in registry.boards]))
+    boards = [b.name for b in registry.boards]
+    metrics_registry.register(health.RedisCollector(r, keys, feeds, settings, checks, boards))
 
     @server.before_request
     def home() -> Any:
         """``/`` is the first board of the rotation (Dash's own index route owns ``/``, so not a page's
         redirect_from)."""
-        if request.path == "/":
-            return redirect(registry.home().path + (f"?{request.query_string.decode()}" if request.query_string else ""))
-        return None
+        if request.path != "/":
+            return None
+        query = request.query_string.decode()
+        return redirect(registry.home().path + (f"?{query}" if query else ""))
 
     @server.route("/stream/<name>")
     def stream(name: str) -> Any:

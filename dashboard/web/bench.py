@@ -31,7 +31,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -42,16 +42,18 @@ import httpx
 import orjson
 import redis
 
+from dashboard.board import Scope, Snapshot
+from dashboard.boards import CASE_MAP, WALL, WALL_FIGURES
 from dashboard.live import synth
 from dashboard.live.bench import EVENTS_PER_DAY, _fill, _p95, _wipe
-from dashboard.live.worker import MAP_EVERY_S, LiveWorker
+from dashboard.live.publish import Round
+from dashboard.live.worker import LiveWorker
 from dashboard.web.mapconf import display_datum
-from dashboard.web.push import MAX_MAP_ENTRIES, Position, Pusher
+from dashboard.web.push import MAX_LOG_ENTRIES, Position, Pusher
 from feeds.geo import Datum
 from feeds.redis_server import free_port
 from feeds.registry import load_feeds
 from feeds.settings import Settings
-from feeds.status import collect
 
 UPDATE_TARGET_MS = 20.0
 WALLS_TARGET_MS = 200.0
@@ -77,12 +79,12 @@ def run(settings: Settings, walls: int = TARGET_WALLS, duration_s: float = 25.0,
     out: dict[str, Any] = {"events": events}
     try:
         _fill(r, worker.keys, worker, events, seed=11)
-        worker.publish_snapshots(with_map=True)
+        worker.publish_snapshots(every=True)
         gc.collect()
         gc.freeze()  # the filled state is the harness's, not a web worker's: no collection re-walks it
         pub = _Publisher(worker, _new_events(worker, EVENTS_PER_TICK * (updates + ticks + base_ticks) + 50))
         out.update(_time_updates(pub, s, updates))
-        scopes = _wall_scopes(walls, worker.scopes[1:])
+        scopes = _wall_scopes(walls, worker.scopes[0].code, [sc.code for sc in worker.scopes[1:]])
         out.update(_time_walls(pub, s, scopes, ticks, base_ticks, threads or s.web_threads))
     finally:
         gc.unfreeze()
@@ -103,27 +105,30 @@ def run(settings: Settings, walls: int = TARGET_WALLS, duration_s: float = 25.0,
 
 class _Publisher:
     def __init__(self, worker: LiveWorker, pool: Iterator[dict[str, Any]]) -> None:
-        assert worker.snapshots is not None
-        self.worker, self.snaps, self.pool = worker, worker.snapshots, pool
-        feeds = collect(worker.r, worker.keys, worker.feeds, worker.settings)["feeds"]
-        self.strip = [{k: f[k] for k in ("code", "name", "state", "lag_s", "events", "rejected")} for f in feeds]
+        self.worker, self.pool = worker, pool
+        self.figures, self.cases = worker.builders[WALL_FIGURES.name], worker.builders[CASE_MAP.name]
         self.overruns = 0
 
     def apply(self) -> None:
         """A few new events into the live state (the snapshots and markers that follow differ)."""
         self.worker.store.apply(list(islice(self.pool, EVENTS_PER_TICK)))
 
-    def tick(self, scopes: list[str], phase: str, seq: int) -> None:
-        """Apply, publish the maps when due, then every scope's wall stamped just before its XADD
-        (all builds first, so the publisher's CPU is spent before the clock starts)."""
+    def scopes(self, codes: list[str]) -> list[Scope]:
+        return [sc for sc in self.worker.scopes if sc.code in codes]
+
+    def tick(self, codes: list[str], phase: str, seq: int) -> None:
+        """Apply, publish the case maps when due, then every scope's figures stamped just before its
+        XADD (all builds first, so the publisher's CPU is spent before the clock starts)."""
         self.apply()
-        if (seq - 1) % round(MAP_EVERY_S) == 0:
-            for scope, snap in self.snaps.build_maps(scopes).items():
-                self.worker.maps.publish(scope, snap)
-        built = {scope: self.snaps.build_wall(scope, feeds=self.strip) for scope in scopes}
-        for scope, snap in built.items():
-            self.snaps.publish("wall", scope, {**snap, "bench_phase": phase, "bench_seq": seq,
-                                               "bench_sent_ms": time.time() * 1000})
+        rnd = Round(self.worker.ctx, self.worker.clock.now())
+        if (seq - 1) % round(CASE_MAP.every_s or 1) == 0:
+            for code, snap in self.cases.build(rnd, self.scopes(codes)).items():
+                self.worker.publisher.publish(CASE_MAP, code, snap)
+        figures = self.figures.build(rnd, self.scopes(codes))
+        built = {code: snap.model_dump(mode="json") for code, snap in figures.items()}
+        for code, snap in built.items():
+            self.worker.publisher.publish(WALL_FIGURES, code, {**snap, "bench_phase": phase, "bench_seq": seq,
+                                                               "bench_sent_ms": time.time() * 1000})
 
 
 def _new_events(worker: LiveWorker, n: int) -> Iterator[dict[str, Any]]:
@@ -134,13 +139,15 @@ def _new_events(worker: LiveWorker, n: int) -> Iterator[dict[str, Any]]:
 # --- update: one stream's work per wall update, in process -------------------------------------
 
 def _time_updates(pub: _Publisher, s: Settings, n: int) -> dict[str, Any]:
-    r, keys, snaps = pub.worker.r, pub.worker.keys, pub.snaps
-    logs = (keys.snapshot_log("wall", "city"), keys.snapshot_log("wall-map", "city"))
+    r, keys = pub.worker.r, pub.worker.keys
+    city = s.city_adcode
+    specs = pub.worker.registry.reads(WALL)
     pusher, gcj = Pusher(r, keys, display_datum(s.tile_datum)), Pusher(r, keys, Datum.gcj02)
+    logs = pusher.logs(specs, city)
     catch_up = []
     for _ in range(CATCH_UPS):
         t0 = time.perf_counter()
-        pos, first = pusher.catch_up("wall", "city", Position())
+        pos, first = pusher.catch_up(specs, city, Position.parse(None, len(specs)))
         catch_up.append((time.perf_counter() - t0) * 1000)
     update: list[float] = []
     update_gcj: list[float] = []
@@ -152,25 +159,28 @@ def _time_updates(pub: _Publisher, s: Settings, n: int) -> dict[str, Any]:
     for i in range(n):
         pub.apply()
         t0 = time.perf_counter()
-        snaps.publish("wall", "city", snaps.build_wall("city", feeds=pub.strip))
+        rnd = Round(pub.worker.ctx, pub.worker.clock.now())
+        [scope] = pub.scopes([city])
+        pub.worker.publisher.publish(WALL_FIGURES, city, pub.figures.build(rnd, [scope])[city])
         t1 = time.perf_counter()
-        pub.worker.maps.publish("city", snaps.build_map("city"))
+        pub.worker.publisher.publish(CASE_MAP, city, pub.cases.build(rnd, [scope])[city])
         publish.append((t1 - t0) * 1000)
         map_publish.append((time.perf_counter() - t1) * 1000)
         # both datums read the same update; which goes first alternates (the first pays for the
         # scheduler's view of the CPU-heavy publish just before)
         for datum in (("configured", "gcj") if i % 2 == 0 else ("gcj", "configured")):
             if datum == "gcj":
-                update_gcj.append(_one_update(r, gcj, logs, pos)[0])
+                update_gcj.append(_one_update(r, gcj, specs, logs, pos)[0])
             else:
-                ms, got, after, body = _one_update(r, pusher, logs, pos)
+                ms, got, after, body = _one_update(r, pusher, specs, logs, pos)
                 update.append(ms)
         sse_bytes.append(len(body))
         for name, entries in got:
             sizes = [len(f[b"d"] if b"d" in f else f[b"s"]) for _, f in entries]
-            (delta_bytes if name.decode() == logs[1] else snap_bytes).extend(sizes)
+            (delta_bytes if name.decode() == keys.snapshot_log(CASE_MAP.name, city) else snap_bytes).extend(sizes)
         pos = after
-    markers = len(orjson.loads(r.get(keys.snapshot("wall-map", "city")) or b'{"markers": []}')["markers"])
+    full_map = r.get(keys.snapshot(CASE_MAP.name, city)) or b'{"markers": []}'
+    markers = len(orjson.loads(full_map)["markers"])
     return {
         "update_p95_ms": _ms(_p95(update)), "update_p50_ms": _ms(statistics.median(update)),
         "update_max_ms": _ms(max(update)), "update_p95_ms_gcj02": _ms(_p95(update_gcj)),
@@ -180,47 +190,47 @@ def _time_updates(pub: _Publisher, s: Settings, n: int) -> dict[str, Any]:
         "map_delta_bytes": {"p50": round(statistics.median(delta_bytes)) if delta_bytes else 0,
                             "max": max(delta_bytes, default=0)},
         "update_sse_bytes_p50": round(statistics.median(sse_bytes)),
-        "full_map_bytes": len(r.get(keys.snapshot("wall-map", "city")) or b""), "markers": markers,
+        "full_map_bytes": len(full_map), "markers": markers,
         "catch_up_bytes": sum(len(m) for m in first),
     }
 
 
-def _one_update(r: redis.Redis, pusher: Pusher, logs: tuple[str, str],
+def _one_update(r: redis.Redis, pusher: Pusher, specs: Sequence[Snapshot], logs: list[str],
                 pos: Position) -> tuple[float, Any, Position, bytes]:
     """(ms, what XREAD returned, new position, SSE bytes) of what a stream does for one update."""
     # this process holds the publisher's markers, a web worker does not: a collection walking them
     # is not the server's time
     with _gc_paused():
         t0 = time.perf_counter()
-        got: Any = r.xread({logs[0]: pos.wall or "0-0", logs[1]: pos.map or "0-0"}, count=MAX_MAP_ENTRIES)
-        after, msgs = pusher.changes(got, logs, pos)
+        got: Any = r.xread({name: pos.ids[i] or "0-0" for i, name in enumerate(logs)}, count=MAX_LOG_ENTRIES)
+        after, msgs = pusher.changes(got, specs, logs, pos)
         body = b"".join(msgs)
         return (time.perf_counter() - t0) * 1000, got, after, body
 
 
 # --- walls: a real server, many SSE clients ----------------------------------------------------
 
-def _wall_scopes(walls: int, district_scopes: list[str]) -> list[str]:
+def _wall_scopes(walls: int, city: str, district_scopes: list[str]) -> list[str]:
     out, k = [], 0
     for i in range(walls):
         if district_scopes and i % DISTRICT_EVERY == DISTRICT_EVERY - 1:
             out.append(district_scopes[k % len(district_scopes)])
             k += 1
         else:
-            out.append("city")
+            out.append(city)
     return out
 
 
 def _time_walls(pub: _Publisher, s: Settings, scopes: list[str], ticks: int, base_ticks: int,
                 threads: int) -> dict[str, Any]:
-    shown = sorted(set(scopes), key=lambda sc: (sc != "city", sc))
+    shown = sorted(set(scopes), key=lambda sc: (sc != s.city_adcode, sc))
     port = free_port()
     with tempfile.NamedTemporaryFile(prefix="pingan-bench-web-", suffix=".log") as log:
         proc = _serve(s, port, threads, ticks + base_ticks, log)
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_ready(proc, base, Path(log.name))
-            baseline = asyncio.run(_phase(pub, base, ["city"], shown, base_ticks, "baseline"))
+            baseline = asyncio.run(_phase(pub, base, [s.city_adcode], shown, base_ticks, "baseline"))
             many = asyncio.run(_phase(pub, base, scopes, shown, ticks, "walls"))
             problems = _log_problems(Path(log.name))  # before stopping: shutdown noise is not the run's
         finally:
@@ -290,7 +300,7 @@ class _Wall:
 
     async def listen(self, client: httpx.AsyncClient) -> None:
         try:
-            url = f"/stream/wall?scope={self.scope}&screen=bench-{self.phase}-{self.n}"
+            url = f"/stream/{WALL.name}?scope={self.scope}&screen=bench-{self.phase}-{self.n}"
             async with client.stream("GET", url) as resp:
                 resp.raise_for_status()
                 buf, scan = bytearray(), 0
@@ -309,11 +319,11 @@ class _Wall:
     def on_message(self, block: bytes, now: float) -> None:
         fields = dict(line.split(b": ", 1) for line in block.split(b"\n") if b": " in line)
         event = fields.get(b"event")
-        if event == b"map":
+        if event == CASE_MAP.name.encode():
             self.maps += 1
         elif event == b"error":
             self.error = f"server: {fields.get(b'data', b'').decode()}"
-        elif event == b"snapshot":
+        elif event == WALL_FIGURES.name.encode():
             snap = orjson.loads(fields[b"data"])
             if snap.get("bench_phase") == self.phase:
                 self.latency[snap["bench_seq"]] = now - snap["bench_sent_ms"]

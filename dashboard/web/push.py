@@ -127,21 +127,21 @@ class Pusher:
         """SSE messages for what one XREAD returned: every change log entry, then each whole snapshot's
         newest."""
         index = {name: i for i, name in enumerate(logs)}
-        entries: list[tuple[int, bytes]] = []
-        newest: dict[int, bytes] = {}
+        out: list[bytes] = []
+        newest: dict[int, tuple[str, bytes]] = {}
         for name, got_entries in got:
             i = index[_s(name)]
             if not got_entries:
                 continue
-            if specs[i].log:
-                for eid, fields in got_entries:
-                    pos = pos.with_id(i, _s(eid))
-                    entries.append((i, fields[b"d"]))
-            else:
-                pos = pos.with_id(i, _s(got_entries[-1][0]))
-                newest[i] = got_entries[-1][1][b"s"]
-        out = [message(specs[i].name, self._shifted(specs[i], raw), pos) for i, raw in entries]
-        out += [message(specs[i].name, self._shifted(specs[i], raw), pos) for i, raw in sorted(newest.items())]
+            if not specs[i].log:
+                newest[i] = (_s(got_entries[-1][0]), got_entries[-1][1][b"s"])
+                continue
+            for eid, fields in got_entries:  # each with its own position: a reconnect resumes after it
+                pos = pos.with_id(i, _s(eid))
+                out.append(message(specs[i].name, self._shifted(specs[i], fields[b"d"]), pos))
+        for i, (eid, raw) in sorted(newest.items()):
+            pos = pos.with_id(i, eid)
+            out.append(message(specs[i].name, self._shifted(specs[i], raw), pos))
         return pos, out
 
     def _shifted(self, spec: Snapshot, raw: bytes) -> bytes:

@@ -136,7 +136,8 @@ STORM_CAT: dict[str, tuple[str, str]] = {
     "4": ("台风", "TY"), "5": ("强台风", "STY"), "6": ("超强台风", "SuperTY"), "9": ("变性温带气旋", "ET"),
     "None": ("热带气旋", "TC")}
 
-FEED_STATE: dict[str, tuple[str, str]] = {"ok": ("正常", "ok"), "degraded": ("异常", "degraded"), "down": ("中断", "down")}
+FEED_STATE: dict[str, tuple[str, str]] = {"ok": ("正常", "ok"), "degraded": ("异常", "degraded"),
+                                          "down": ("中断", "down")}
 
 STATUS: dict[str, tuple[str, str]] = {
     "reported": ("已上报", "reported"), "accepted": ("已受理", "accepted"), "dispatched": ("已派遣", "dispatched"),

@@ -55,14 +55,15 @@ class Web:
 @contextmanager
 def whole_pipeline(stack: Stack, board: str) -> Iterator[dict[str, Any]]:
     """An ingest worker, a live worker and the web server beside ``stack``'s simulator, until the
-    board's city snapshot exists; everything stopped and the key prefix removed afterwards."""
+    city's snapshot named ``board`` exists; everything stopped and the key prefix removed afterwards."""
     require_chromium()
     web, live = Web(stack), None
     try:
         stack.start_ingest()
         live = stack._spawn("live", log="live")
         web.start()
-        wait_until(lambda: stack.r.exists(stack.keys.snapshot(board, "city")), 90, what=f"a {board} snapshot")
+        city = stack.settings.city_adcode
+        wait_until(lambda: stack.r.exists(stack.keys.snapshot(board, city)), 90, what=f"a {board} snapshot")
         yield {"stack": stack, "web": web, "live": live,
                "artefacts": Path(os.environ.get("PINGAN_ARTEFACTS", stack.tmp))}
     finally:
@@ -97,6 +98,10 @@ class Page:
 
     def js(self, expr: str, arg: Any = None) -> Any:
         return self.page.evaluate(expr, arg)
+
+    def id(self, name: str) -> str:
+        """The element id the page's config gives a name (``as_of``, ``clock`` …)."""
+        return str(self.js("n => pingan.page().config.ids[n]", name))
 
     def text(self, element_id: str) -> str:
         return str(self.js("id => (document.getElementById(id) || {}).textContent || ''", element_id))

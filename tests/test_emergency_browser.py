@@ -34,9 +34,11 @@ TAISHAN = "440781"
 # the case feeds at a tenth of their daily volumes: the storm is what this test is about
 VOLUMES = ("12345=300", "110=150", "wg=500", "119=10", "120=30", "122=30", "cg=100", "qy117=20")
 PAGE = "(window.pingan && pingan.page && pingan.page())"
-EYE = (f"(() => {{ const pg = {PAGE}; const s = pg && pg.storm; if (!s) return null; "
-       "const m = s.group.getLayers().find(l => l.options.icon && l.options.icon.options.className"
-       ".startsWith('storm-eye')); return m ? [m.getLatLng().lat, m.getLatLng().lng] : null; })()")
+# the storm's centre as the board was sent it, while its symbol is drawn on the map
+EYE = (f"(() => {{ const pg = {PAGE}; const s = pg && pg.snap; if (!s || !document.querySelector('#em-map .storm-eye'))"
+       " return null; const c = s.map_layer.features.find(f => f.properties.kind === 'centre');"
+       " return c ? c.geometry.coordinates : null; })()")
+FIXES = "document.querySelectorAll('#em-map path.storm-fix').length"  # the track's fixes drawn on the map
 
 
 @contextmanager
@@ -90,7 +92,10 @@ def test_mangkhut_replay_moves_the_storm_colours_districts_and_pins_the_wall_at_
         wall = Page(browser, f"{url}/wall?kiosk=1&rotate=3")
         try:
             wait_until(lambda: board.js(EYE), 60, what="the storm on the board's map")
-            first = board.js(EYE)
+            def sent() -> int:
+                return len([f for f in _snap(board, "map_layer.features") or [] if f["properties"]["kind"] == "fix"])
+            wait_until(lambda: board.js(FIXES) == sent() > 0, 15, what="every fix the board was sent drawn")
+            first, drawn = board.js(EYE), board.js(FIXES)
             assert _snap(board, "storm.id") == "201822" and "山竹" in board.text("em-storm-chip")
             for size in ((1920, 1080), (3840, 2160)):
                 board.page.set_viewport_size({"width": size[0], "height": size[1]})
@@ -103,10 +108,11 @@ def test_mangkhut_replay_moves_the_storm_colours_districts_and_pins_the_wall_at_
                 wait_until(lambda: wall.js("location.pathname") == "/wall" or _snap(wall, "alert"), 15,
                            what="rotation back (or a red alert meanwhile)")
             # red: 台山 goes red on the map and in the table, the wall is pinned to the board
-            wait_until(lambda: (_snap(board, "alert") or {}).get("unacked", 0) > 0, 180, every=1,
+            wait_until(lambda: (_snap(board, "alert") or {}).get("unacknowledged", 0) > 0, 180, every=1,
                        what="a red alert during the replay")
             wait_until(lambda: wall.js("location.pathname") == "/board/emergency", 15, what="the wall pinned")
-            wait_until(lambda: board.js(EYE) != first, 30, what="the storm moving on the map")
+            wait_until(lambda: board.js(EYE) != first and board.js(FIXES) > drawn, 30,
+                       what="the storm moving on the map (its new fixes drawn)")
             wait_until(lambda: "c4" in board.js("document.querySelector('[id^=em-warn-] .c4, .chip.c4') ? 'c4' : ''"),
                        120, every=1, what="a district's chip red")
             wait_until(lambda: _taishan_fill(board) in ("#e03131", "#f08c00"), 120, every=1,
@@ -117,7 +123,7 @@ def test_mangkhut_replay_moves_the_storm_colours_districts_and_pins_the_wall_at_
                 time.sleep(3)
                 assert wall.js("location.pathname") == "/board/emergency"
             # the duty officer acknowledges on the board: stored, shown, the alarm stops
-            pending = {i["key"] for i in _snap(board, "alert.items") if i["ack"] is None}
+            pending = {i["key"] for i in _snap(board, "alert.items") if i["acknowledgement"] is None}
             board.page.fill("#em-ack-who", "值班员张三")
             board.page.fill("#em-ack-comment", "已通知台山市三防办 13812345678")
             board.page.click("#em-ack-button")
@@ -131,19 +137,20 @@ def test_mangkhut_replay_moves_the_storm_colours_districts_and_pins_the_wall_at_
 
             def silenced(p: Page) -> bool:  # every item acknowledged on that screen stops flashing
                 items = _snap(p, "alert.items") or []
-                return all(i["ack"] for i in items if i["key"] in pending)
+                return all(i["acknowledgement"] for i in items if i["key"] in pending)
             wait_until(lambda: silenced(board) and silenced(wall), 15, what="both screens show the acknowledgement")
             # the storm goes inland and dies out: red is over, the response comes down, the wall rotates again
             wait_until(lambda: _snap(board, "alert") is None, 240, every=1, what="the red alert over")
             wait_until(lambda: wall.js("location.pathname") == "/wall", 20, what="the wall released")
-            land = _snap(board, "storm.landfall") or []
-            assert any("台山" in x[3] for x in land), land
+            land = _snap(board, "storm.landfalls") or []
+            assert any("台山" in x["place"] for x in land), land
             # the storm's response rose to II or I and came down again; at 1200x a later ordinary episode
             # (rain: 防汛 IV/III) may already have begun by now, so read the level history, not the episode
             history = (_snap(board, "response") or {}).get("history") or []
-            top = max(range(len(history)), key=lambda i: history[i][1], default=None)
-            assert top is not None and history[top][1] >= 3, history
-            assert any(x[1] < history[top][1] for x in history[top + 1:]), ("the response never came down", history)
+            top = max(range(len(history)), key=lambda i: history[i]["severity"], default=None)
+            assert top is not None and history[top]["severity"] >= 3, history
+            assert any(x["severity"] < history[top]["severity"] for x in history[top + 1:]), \
+                ("the response never came down", history)
             board.page.screenshot(path=str(artefacts / "emergency-after.png"))
             assert board.errors == [] and wall.errors == [], (board.errors, wall.errors)
         finally:

@@ -15,6 +15,6 @@ def test_ruff_is_clean():
 
 def test_mypy_is_clean_on_feeds_and_live_state():
     mypy = shutil.which("mypy") or str(REPO / ".venv" / "bin" / "mypy")
-    res = subprocess.run([mypy, "feeds", "dashboard/live", "dashboard/web"], cwd=REPO, capture_output=True,
+    res = subprocess.run([mypy, "feeds", "dashboard", "layouts"], cwd=REPO, capture_output=True,
                          text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr

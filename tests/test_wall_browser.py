@@ -64,15 +64,17 @@ def test_every_panel_renders_live_numbers_without_errors(browser, pipeline, size
     wait_until(lambda: sum(f["state"] == "ok" for f in stack.status()["feeds"]) == 21, 90, what="21 feeds ok")
     with _live_page(browser, pipeline, width=size[0], height=size[1]) as p:
         wait_until(lambda: p.js("document.querySelectorAll('.feed.ok').length") == 21, 30, what="21 green feeds")
-        for k in ("open", "inc"):
+        for k in ("open", "open_incidents"):
             assert (p.number(f"wall-now-{k}") or 0) > 0, k
-        shown = p.js("(() => { const s = pingan.page().snap; return [s.kpis['30d'], "
-                     "Object.fromEntries(['closure', 'ontime_sign', 'response', 'ontime_close', 'satisfaction']"
-                     ".map(k => [k, document.getElementById(`wall-kpi-${k}-value`).textContent]))]; })()")
+        shown = p.js("(() => { const pg = pingan.page(); const rates = pg.snap.kpis['30d'].rates; "
+                     "return [Object.fromEntries(Object.entries(rates).map(([k, r]) => [k, r.value])), "
+                     "Object.fromEntries(Object.entries(pg.config.ids.kpi)"
+                     ".map(([k, id]) => [k, document.getElementById(id.value).textContent]))]; })()")
+        assert set(shown[1]) == {"closure", "on_time_sign_off", "response", "on_time_closure", "satisfaction"}
         for k, text in shown[1].items():  # each tile shows its snapshot's figure, "—" only where there is none
             value = shown[0][k]
             assert text == ("—" if value is None else _fixed1(value)), (k, text, value)
-        assert shown[0]["closure"] is not None and shown[0]["ontime_close"] is not None
+        assert shown[0]["closure"] is not None and shown[0]["on_time_closure"] is not None
         running = p.js("[...document.querySelectorAll('[id^=wall-sla-][id$=-running]')]"
                        ".map(e => Number(e.textContent.replace(/,/g, '')) || 0).reduce((a, b) => a + b, 0)")
         assert running > 0, "no SLA clock is running"
@@ -85,17 +87,20 @@ def test_every_panel_renders_live_numbers_without_errors(browser, pipeline, size
         assert p.js("document.querySelectorAll('#wall-map path.leaflet-interactive').length") >= 7  # boundaries
         wait_until(lambda: p.js("document.querySelectorAll('.pingan-cluster, #wall-map .leaflet-marker-icon')"
                                 ".length") > 0, 20, what="case markers on the map")
-        # the clusters' numbers and the single markers add up to the open cases on the map (whole city in view)
-        drawn, expected = p.js("""(() => { const pg = pingan.page();
-            const n = [...document.querySelectorAll('.pingan-cluster span')]
-                        .reduce((a, e) => a + Number(e.textContent), 0)
-                    + pg.layer.group.getLayers().filter(l => !(l.options.icon && l.options.icon.options.className
-                                                               .startsWith('pingan-cluster'))).length;
-            return [n, pg.layer.count]; })()""")
-        assert drawn == expected and expected > 0, (drawn, expected)
-        clock = p.text("wall-clock")
+        # the clusters' numbers and the single markers add up to the open cases the page holds (whole city
+        # in view): every marker of the case map is drawn once
+        def drawn_and_held() -> list[int]:
+            return p.js("""(() => { const pg = pingan.page();
+                const n = [...document.querySelectorAll('#wall-map .pingan-cluster span')]
+                            .reduce((a, e) => a + Number(e.textContent), 0)
+                        + document.querySelectorAll('#wall-map path.case-marker, #wall-map .fresh-marker').length;
+                return [n, pg.logs['wall-map'].size]; })()""")
+        drawn, held = wait_until(lambda: (lambda x: x if x[0] == x[1] and x[1] > 0 else None)(drawn_and_held()), 20,
+                                 what="the drawn markers to add up to the case map")
+        assert drawn == held > 0
+        clock = p.text(p.id("clock"))
         assert len(clock) == 8 and clock[2] == ":", clock
-        assert p.text("wall-asof") != "—"
+        assert p.text(p.id("as_of")) != "—"
         before = p.snapshots()
         wait_until(lambda: p.snapshots() > before, 15, what="a new snapshot (the board moves)")
         assert p.js("document.documentElement.scrollWidth <= innerWidth && "
@@ -134,8 +139,8 @@ def test_injected_record_reaches_the_wall_within_3_s_as_text(browser, pipeline):
         assert p.js("document.querySelectorAll('#wall-ticker img, #wall-ticker script').length") == 0
         assert p.js("window.__xss") is None
         # the map popup escapes the same text (Leaflet would otherwise parse it as HTML)
-        html = p.js("(sum) => pingan.map.popupHtml({id: 'x', sum, st: 'reported', cat: 'public_order', t: 0})",
-                    f"{tag} {HOSTILE}")
+        html = p.js("(summary) => pingan.renderers.wall.popupHtml({summary, status: 'reported', "
+                    "category: 'public_order', reported_at: 0, sources: ['110']}, pingan.lib())", f"{tag} {HOSTILE}")
         assert "&lt;script&gt;" in html and "<script>" not in html and "<img" not in html
         print(f"inject → wall ticker: {elapsed:.2f} s")
         assert p.errors == [], p.errors

@@ -288,11 +288,12 @@
       return Date.now();
     }
 
-    // the scope select: the same board at another scope
-    function scope(values, search) {
+    // the scope select: the same board at another scope (a frame that appears fires this with its own)
+    function scope(values, search, configs) {
       const value = (values || []).find((v) => v != null);
+      const shown = ((configs || []).find((c) => c) || {}).scope;
+      if (value == null || value === shown) return root.dash_clientside.no_update;
       const q = new URLSearchParams(search || "");
-      if (value == null || q.get("scope") === value) return root.dash_clientside.no_update;
       q.set("scope", value);
       return "?" + q.toString();
     }

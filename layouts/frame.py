@@ -245,4 +245,4 @@ clientside_callback(ClientsideFunction("pingan", "boot"), Output({"type": "frame
                     Input({"type": "frame-config", "board": MATCH}, "data"))
 clientside_callback(ClientsideFunction("pingan", "scope"), Output(NAV, "search", allow_duplicate=True),
                     Input({"type": "frame-scope", "board": ALL}, "value"), State(NAV, "search"),
-                    prevent_initial_call=True)
+                    State({"type": "frame-config", "board": ALL}, "data"), prevent_initial_call=True)

@@ -61,7 +61,7 @@ def test_bench_web_reports_update_time_and_push_latency(monkeypatch, capsys):
     walls = rep["walls"]
     assert walls["walls"] == 10 and walls["connected"] == 10 and walls["errors"] == []
     assert walls["expected"] == 50 and walls["received"] > 0 and walls["received"] + walls["lost"] == 50
-    assert sum(walls["scopes"].values()) == 10 and walls["scopes"]["city"] == 8
+    assert sum(walls["scopes"].values()) == 10 and walls["scopes"]["440700"] == 8  # 2 on districts
     assert rep["baseline"]["walls"] == 1 and rep["baseline"]["received"] > 0
     assert rep["server"]["log_problems"] == {}  # e.g. no stream ended by a Redis socket timeout
     assert isinstance(rep["pass"], bool) and rep["pass"] is False  # the target is stated at 100 walls

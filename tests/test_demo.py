@@ -60,7 +60,7 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
         wait_until(lambda: all(f["stream_len"] > lens[f["code"]] for f in report()["feeds"]), 60,
                    what="every stream to grow")
         # 60x: after a minute a board on the wall clock would be an hour behind the data
-        snapshot = Keys(settings.key_prefix).snapshot("wall", "city")
+        snapshot = Keys(settings.key_prefix).snapshot("wall", settings.city_adcode)
         wall = orjson.loads(wait_until(lambda: r.get(snapshot), 30, what="a wall snapshot"))
         sim_time = datetime.fromisoformat(httpx.get(f"http://127.0.0.1:{sim_port}/_control/status").json()["sim_time"])
         assert wall["clock"]["speed"] == 60

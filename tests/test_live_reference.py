@@ -40,7 +40,8 @@ pytestmark = pytest.mark.slow
 
 SEED = 20240917
 SPEED = 1.0  # simulated time = wall time: no event is stamped after the snapshots' as_of
-BACKFILL_H = 30.0  # reaches into yesterday: today / 24h / 7d differ, cases get closed, rated, sent back
+BACKFILL_H = 48.0  # reaches into yesterday: today / 24h / 7d differ, cases get closed, rated, sent back
+# (at 30 h a run had one or two ratings, or none: 12345 cases are resolved in ~33 h, rated a day later)
 VOLUME_SCALE = 0.3  # of the simulator's default daily volumes: a few thousand cases, a short run
 
 CITY = "440700"

@@ -103,8 +103,7 @@ class Round:
 
     def page_head(self, snapshot: str, scope: str) -> dict[str, Any]:
         """The fields of dashboard.board.PageHead: what a page's header shows."""
-        clock = self.ctx.clock
-        return {**self.head(snapshot, scope), "clock": ClockInfo(speed=clock.speed, origin=clock.origin),
+        return {**self.head(snapshot, scope), "clock": ClockInfo(**self.ctx.clock.describe()),
                 "data_as_of": max(self.newest.values(), default=0) or None, "feeds": self.feeds,
                 "alert": self.alerts.get(scope)}
 

@@ -34,24 +34,7 @@ MOB_TILES = ("deployed", "transferred", "shelters", "occupancy")
 BOAT_TILES = ("in_port", "at_sea", "returning")
 
 
-class Ids(FrameIds):
-    def chip(self, code: str, i: int) -> str:
-        return f"{self.prefix}-warn-{code}-{i}"
-
-    def district(self, code: str, col: str) -> str:
-        return f"{self.prefix}-district-{code}-{col}"
-
-    def area(self, code: str, col: str) -> str:
-        return f"{self.prefix}-area-{code}-{col}"
-
-    def slot(self, kind: str, i: int) -> str:
-        return f"{self.prefix}-{kind}-{i}"
-
-    def tile(self, kind: str) -> str:
-        return f"{self.prefix}-tile-{kind}"
-
-
-IDS = Ids("em")
+IDS = FrameIds("em")
 
 
 def layout(page: Page) -> html.Div:
@@ -74,21 +57,20 @@ def _frame_ids(page: Page) -> dict[str, Any]:
              "ack_status")
     return {
         **{n: getattr(IDS, n) for n in names},
-        "strip": [IDS.slot("strip", i) for i in range(STRIP_MAX)],
-        "chip": {code: [IDS.chip(code, i) for i in range(CHIPS)] for code, _ in districts},
-        "district": {code: {c: IDS.district(code, c) for c in DISTRICT_COLS} for code, _ in districts},
-        "area": {code: {**{c: IDS.area(code, c) for c in AREA_COLS},
-                        **({f"grid_{g}": IDS.area(code, f"grid-{g}") for g in GRID_CLASSES} if _bars(page) else {})}
+        "strip": [IDS.of("strip", i) for i in range(STRIP_MAX)],
+        "chip": {code: [IDS.of("warn", code, i) for i in range(CHIPS)] for code, _ in districts},
+        "district": {code: {c: IDS.of("district", code, c) for c in DISTRICT_COLS} for code, _ in districts},
+        "area": {code: {**{c: IDS.of("area", code, c) for c in AREA_COLS}, **_grid_ids(page, code)}
                  for code, _ in page.areas},
-        "team": [IDS.slot("team", i) for i in range(TEAM_SLOTS)],
-        "team_bar": [IDS.slot("team-bar", i) for i in range(TEAM_SLOTS)],
-        "gauge": [IDS.slot("gauge", i) for i in range(GAUGE_SLOTS)],
-        "closure": [IDS.slot("closure", i) for i in range(CLOSURE_SLOTS)],
-        "task": [IDS.slot("task", i) for i in range(TASK_SLOTS)],
-        "alert_item": [IDS.slot("alert-item", i) for i in range(ALERT_SLOTS)],
-        "ack_item": [IDS.slot("ack-item", i) for i in range(ACK_SLOTS)],
-        "mob": {k: IDS.tile(k) for k in MOB_TILES},
-        "boat": {k: IDS.tile(k) for k in BOAT_TILES},
+        "team": [IDS.of("team", i) for i in range(TEAM_SLOTS)],
+        "team_bar": [IDS.of("team-bar", i) for i in range(TEAM_SLOTS)],
+        "gauge": [IDS.of("gauge", i) for i in range(GAUGE_SLOTS)],
+        "closure": [IDS.of("closure", i) for i in range(CLOSURE_SLOTS)],
+        "task": [IDS.of("task", i) for i in range(TASK_SLOTS)],
+        "alert_item": [IDS.of("alert-item", i) for i in range(ALERT_SLOTS)],
+        "ack_item": [IDS.of("ack-item", i) for i in range(ACK_SLOTS)],
+        "mob": {k: IDS.of("tile", k) for k in MOB_TILES},
+        "boat": {k: IDS.of("tile", k) for k in BOAT_TILES},
     }
 
 
@@ -107,7 +89,7 @@ def _response(page: Page) -> html.Div:
                 html.Div("", id=IDS.resp_peak, className="resp-peak"),
             ]),
         ]),
-        html.Div(className="resp-strip", children=[html.Span(id=IDS.slot("strip", i), className="seg", hidden=True)
+        html.Div(className="resp-strip", children=[html.Span(id=IDS.of("strip", i), className="seg", hidden=True)
                                                    for i in range(STRIP_MAX)]),
         html.Div(className="resp-axis", children=[html.Span("", id=IDS.resp_from), html.Span("", id=IDS.resp_to)]),
     ])
@@ -117,16 +99,16 @@ def _districts(page: Page) -> html.Div:
     head = html.Tr([html.Th(page.t("area")), html.Th(page.t("em_warnings"), className="c-warn")]
                    + [html.Th(page.t(k)) for k in ("em_issued", "em_dist_now", "em_closest", "em_r7", "em_r10")])
     rows = [html.Tr([html.Td(name, className="name"),
-                     html.Td([html.Span("", id=IDS.chip(code, i), className="chip") for i in range(CHIPS)],
+                     html.Td([html.Span("", id=IDS.of("warn", code, i), className="chip") for i in range(CHIPS)],
                              className="c-warn")]
-                    + [html.Td("—", id=IDS.district(code, c), className=f"c-{c}") for c in DISTRICT_COLS])
+                    + [html.Td("—", id=IDS.of("district", code, c), className=f"c-{c}") for c in DISTRICT_COLS])
             for code, name in page.site.districts]
     return _panel(page.t("em_districts"), cls="em-districts",
                   children=[html.Table([html.Thead(head), html.Tbody(rows)])])
 
 
 def _slots(kind: str, n: int, cls: str = "slots") -> html.Ul:
-    return html.Ul(className=cls, children=[html.Li("", id=IDS.slot(kind, i), className="slot") for i in range(n)])
+    return html.Ul(className=cls, children=[html.Li("", id=IDS.of(kind, i), className="slot") for i in range(n)])
 
 
 def _gauges(page: Page) -> html.Div:
@@ -166,15 +148,19 @@ def _incidents(page: Page) -> html.Div:
 
 
 def _mobilisation(page: Page) -> html.Div:
-    tiles = [html.Div(className=f"mob-tile mob-{k}", children=[html.Div("—", id=IDS.tile(k), className="big"),
+    tiles = [html.Div(className=f"mob-tile mob-{k}", children=[html.Div("—", id=IDS.of("tile", k), className="big"),
                                                                 html.Div(page.t(f"em_{k}"), className="label")])
              for k in MOB_TILES]
-    teams = [html.Div(className="team-row", children=[html.Div("", id=IDS.slot("team", i), className="team-label"),
-                                                      html.Div(html.Div(id=IDS.slot("team-bar", i), className="fill"),
+    teams = [html.Div(className="team-row", children=[html.Div("", id=IDS.of("team", i), className="team-label"),
+                                                      html.Div(html.Div(id=IDS.of("team-bar", i), className="fill"),
                                                                className="team-bar")])
              for i in range(TEAM_SLOTS)]
     return _panel(page.t("em_mobilisation"), cls="em-mob", children=[
         html.Div(tiles, className="mob-tiles"), html.Div(teams, className="teams")])
+
+
+def _grid_ids(page: Page, code: str) -> dict[str, str]:
+    return {f"grid_{g}": IDS.of("area", code, f"grid-{g}") for g in GRID_CLASSES} if _bars(page) else {}
 
 
 def _bars(page: Page) -> bool:
@@ -184,9 +170,9 @@ def _bars(page: Page) -> bool:
 
 def _grid_cell(page: Page, code: str) -> list[Any]:
     """The grids checked in (a count), and on a district's board a bar of the town's grids."""
-    bar = [html.Span(className="grid-bar", children=[html.Span(id=IDS.area(code, f"grid-{g}"), className=f"g {g}")
+    bar = [html.Span(className="grid-bar", children=[html.Span(id=IDS.of("area", code, f"grid-{g}"), className=f"g {g}")
                                                      for g in GRID_CLASSES])] if _bars(page) else []
-    return [*bar, html.Span("—", id=IDS.area(code, "grid"), className="g-count")]
+    return [*bar, html.Span("—", id=IDS.of("area", code, "grid"), className="g-count")]
 
 
 def _areas(page: Page) -> html.Div:
@@ -194,7 +180,7 @@ def _areas(page: Page) -> html.Div:
     head = html.Tr([html.Th(page.t("area"))] + [html.Th(page.t(k)) for k in
                                                 ("em_deployed", "em_transferred", "em_occupancy", "em_checkin")])
     body = [html.Tr([html.Td(name, className="name")]
-                    + [html.Td("—", id=IDS.area(code, c)) for c in AREA_COLS[:3]]
+                    + [html.Td("—", id=IDS.of("area", code, c)) for c in AREA_COLS[:3]]
                     + [html.Td(_grid_cell(page, code), className="c-grid")])
             for code, name in rows]
     table_ = html.Table([html.Thead(head), html.Tbody(body)], className=table_class(rows))
@@ -203,7 +189,7 @@ def _areas(page: Page) -> html.Div:
 
 
 def _checkin_boats(page: Page) -> html.Div:
-    boats = [html.Div(className=f"boat-tile boat-{k}", children=[html.Div("—", id=IDS.tile(k), className="big"),
+    boats = [html.Div(className=f"boat-tile boat-{k}", children=[html.Div("—", id=IDS.of("tile", k), className="big"),
                                                                   html.Div(page.t(f"em_{k}"), className="label")])
              for k in BOAT_TILES]
     return html.Div(className="panel em-checkin-boats", children=[

@@ -79,11 +79,15 @@ class FrameIds:
         return {k: getattr(self, k) for k in ("root", "clock", "clock_note", "as_of", "banner", "alert",
                                               "scope_name", "controls", "feeds")}
 
+    def of(self, *parts: str | int) -> str:
+        """The id of one of a kind (``of("area", "440703", "open")``): a CSS-safe name."""
+        return "-".join([self.prefix, *(str(p).replace(".", "_") for p in parts)])
+
     def feed(self, code: str) -> str:
-        return f"{self.prefix}-feed-{code}"
+        return self.of("feed", code)
 
     def feed_lag(self, code: str) -> str:
-        return f"{self.prefix}-feed-{code}-lag"
+        return self.of("feed", code, "lag")
 
 
 @dataclass(frozen=True)

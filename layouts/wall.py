@@ -29,24 +29,7 @@ WORDS = {"urgent_open": "open_p1", "open_incidents": "inc", "escalated_open": "e
          "due_within_1h": "due_1h"}  # i18n keys of the columns and tiles
 
 
-class Ids(FrameIds):
-    def now(self, key: str) -> str:
-        return f"{self.prefix}-now-{key}"
-
-    def kpi(self, key: str, part: str) -> str:
-        return f"{self.prefix}-kpi-{key}-{part}"
-
-    def sla_cell(self, row: str, col: str) -> str:
-        return f"{self.prefix}-sla-{row.replace('.', '_')}-{col}"
-
-    def area_cell(self, code: str, col: str) -> str:
-        return f"{self.prefix}-area-{code}-{col}"
-
-    def tick(self, i: int) -> str:
-        return f"{self.prefix}-tick-{i}"
-
-
-IDS = Ids("wall")
+IDS = FrameIds("wall")
 
 
 def _rows(page: Page) -> list[SlaRowSpec]:
@@ -74,11 +57,11 @@ def _frame_ids(page: Page, rows: list[SlaRowSpec]) -> dict[str, Any]:
     return {
         "map": IDS.map, "markers": IDS.markers, "boundaries": IDS.boundaries, "legend": IDS.legend,
         "trend": IDS.trend, "ticker": IDS.ticker,
-        "now": {k: IDS.now(k) for k in NOW_TILES},
-        "kpi": {k: {part: IDS.kpi(k, part) for part in KPI_PARTS} for k in KPI_TILES},
-        "sla": {r.row: {c: IDS.sla_cell(r.row, c) for c in SLA_COLS} for r in rows},
-        "area": {code: {c: IDS.area_cell(code, c) for c in AREA_COLS} for code, _ in page.areas},
-        "tick": [IDS.tick(i) for i in range(TICKER_ROWS)],
+        "now": {k: IDS.of("now", k) for k in NOW_TILES},
+        "kpi": {k: {part: IDS.of("kpi", k, part) for part in KPI_PARTS} for k in KPI_TILES},
+        "sla": {r.row: {c: IDS.of("sla", r.row, c) for c in SLA_COLS} for r in rows},
+        "area": {code: {c: IDS.of("area", code, c) for c in AREA_COLS} for code, _ in page.areas},
+        "tick": [IDS.of("tick", i) for i in range(TICKER_ROWS)],
     }
 
 
@@ -89,7 +72,7 @@ def _word(key: str, page: Page) -> str:
 def _now_tiles(page: Page) -> html.Div:
     return html.Div(className="panel now", children=[
         html.Div(className=f"now-tile now-{k}", children=[
-            html.Div("—", id=IDS.now(k), className="big"), html.Div(_word(k, page), className="label")])
+            html.Div("—", id=IDS.of("now", k), className="big"), html.Div(_word(k, page), className="label")])
         for k in NOW_TILES])
 
 
@@ -103,13 +86,13 @@ def _kpi_tiles(page: Page) -> html.Div:
         tip = f"{page.t('formula')}：{k.formula[i]}（{page.t('window_30d')}）"
         tiles.append(dmc.Tooltip(label=tip, multiline=True, w=360, withArrow=True,
                                  events={"hover": True, "focus": True, "touch": True}, children=html.Div(
-            className="kpi-tile", tabIndex="0", id=IDS.kpi(key, "tile"), children=[
+            className="kpi-tile", tabIndex="0", id=IDS.of("kpi", key, "tile"), children=[
                 html.Div(k.name[i], className="label"),
-                html.Div([html.Span("—", id=IDS.kpi(key, "value")), html.Span("%", className="unit")],
+                html.Div([html.Span("—", id=IDS.of("kpi", key, "value")), html.Span("%", className="unit")],
                          className="big"),
                 html.Div([html.Span(target, className="target"),
                           html.Span(f" · {page.t('window_30d')}", className="window")], className="sub"),
-                html.Div([html.Span(page.t("today") + " "), html.Span("—", id=IDS.kpi(key, "today"))],
+                html.Div([html.Span(page.t("today") + " "), html.Span("—", id=IDS.of("kpi", key, "today"))],
                          className="sub today"),
             ])))
     return html.Div(className="panel kpis", children=[html.H2(page.t("kpis")), html.Div(tiles, className="kpi-grid")])
@@ -121,7 +104,7 @@ def _sla(page: Page, rows: list[SlaRowSpec]) -> html.Div:
     for r in rows:
         label = r.label_en if page.lang == "en" else r.label_zh
         body.append(html.Tr(className="policy-first" if r.first else "", children=[
-            html.Td(label, className="stage")] + [html.Td("—", id=IDS.sla_cell(r.row, c), className=f"c-{c}")
+            html.Td(label, className="stage")] + [html.Td("—", id=IDS.of("sla", r.row, c), className=f"c-{c}")
                                                   for c in SLA_COLS]))
     return html.Div(className="panel sla", children=[
         html.H2(page.t("sla")), html.Table([html.Thead(head), html.Tbody(body)], id=IDS.sla)])
@@ -150,7 +133,7 @@ def _map(page: Page) -> html.Div:
 def _areas(page: Page) -> html.Div:
     rows = page.areas
     head = html.Tr([html.Th(page.t("area"))] + [html.Th(_word(c, page), className=f"c-{c}") for c in AREA_COLS])
-    body = [html.Tr([html.Td(name, className="name")] + [html.Td("—", id=IDS.area_cell(code, c), className=f"c-{c}")
+    body = [html.Tr([html.Td(name, className="name")] + [html.Td("—", id=IDS.of("area", code, c), className=f"c-{c}")
                                                          for c in AREA_COLS]) for code, name in rows]
     title = page.t("areas_city" if page.scope.level == "city" else "areas_district")
     return html.Div(className="panel areas", children=[
@@ -169,7 +152,8 @@ def _trend(page: Page) -> html.Div:
 def _ticker(page: Page) -> html.Div:
     return html.Div(className="panel ticker", children=[
         html.H2(page.t("ticker")),
-        html.Ul(id=IDS.ticker, children=[html.Li("", id=IDS.tick(i), className="tick") for i in range(TICKER_ROWS)]),
+        html.Ul(id=IDS.ticker, children=[html.Li("", id=IDS.of("tick", i), className="tick")
+                                         for i in range(TICKER_ROWS)]),
     ])
 
 

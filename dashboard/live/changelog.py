@@ -38,7 +38,7 @@ Items = Mapping[str, Mapping[str, Any]]
 
 def diff(before: Items, after: Items) -> tuple[list[Any], list[str]]:
     """(items new or changed, ids gone) from ``before`` to ``after`` (both id -> item)."""
-    up = [m for i, m in after.items() if before.get(i) != m]
+    up = [m for i, m in after.items() if (was := before.get(i)) is not m and was != m]  # same object: unchanged
     rm = [i for i in before if i not in after]
     return up, rm
 

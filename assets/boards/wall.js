@@ -33,6 +33,9 @@
     if (trend) set(ids.trend, "figure", lib.figure(trend), JSON.stringify([trend, lib.rem]));
     ticker(s, ids, set, lib);
     shade(s, frame, set, lib);
+    // the city in view, once the frame has its size (the map's initial bounds are applied before it
+    // does, and a 4K wall would show it at a 1080p zoom); once only: an operator may pan
+    set(ids.map, "viewport", { bounds: frame.bounds, transition: "fitBounds" }, "fitted");
     return out;
   }
 

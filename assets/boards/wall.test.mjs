@@ -395,3 +395,11 @@ test("casePopup: a case gets the escaped popup from the page's lib; a cluster ge
     assert.equal(bound.length, 1);
   });
 });
+
+test("the city is fitted into the map once (a key that never changes: an operator's pan stays)", () => {
+  const { snap, frame, lib } = board("wall.city");
+  const fits = wall.render.wall(snap, frame, lib).filter((u) => u[0] === frame.ids.map && u[1] === "viewport");
+  assert.equal(fits.length, 1);
+  assert.deepEqual(fits[0][2], { bounds: frame.bounds, transition: "fitBounds" });
+  assert.equal(fits[0][3], "fitted");
+});

@@ -52,7 +52,7 @@ def layout(page: Page) -> html.Div:
 def _frame_ids(page: Page) -> dict[str, Any]:
     districts = page.site.districts
     names = ("level_badge", "storm_chip", "resp_level", "resp_name", "resp_since", "resp_peak", "resp_from", "resp_to",
-             "map", "boundaries", "layer", "storm_info", "legend", "gauges_count", "incidents", "incidents_window",
+             "map", "map_panel", "boundaries", "layer", "storm_info", "legend", "gauges_count", "incidents", "incidents_window",
              "checkin_count", "checkin_duty", "checkin_missing", "closures_count", "tasks_count", "alerts_count",
              "ack_status")
     return {
@@ -132,7 +132,7 @@ def _map(page: Page) -> html.Div:
                    onEachFeature={"variable": "pingan.renderers.emergency.layerTooltip"}),
     ]
     ok = site.tiles["ok"]
-    return html.Div(className="panel map em-map-panel", children=[
+    return html.Div(id=IDS.map_panel, className="panel map em-map-panel", children=[
         html.H2([page.t("em_map"), html.Span(page.t("em_circles"), id=IDS.legend, className="legend")]),
         base_map(page, IDS.map, layers, zoom=7, tiles_id=IDS.tiles),
         html.Div("", id=IDS.storm_info, className="storm-info"),

@@ -46,7 +46,8 @@
     set(ids.layer, "data", s.map_layer);
     set(ids.layer, "hideout", { lang: lib.lang });
     set(ids.map, "viewport", { bounds: s.view_bounds, transition: "fitBounds" }, JSON.stringify(s.view_bounds));
-    set(ids.map, "className", "leaflet-board" + (frame.tiles.ok ? "" : " no-tiles") + (s.storm_in_view ? " zoom-low" : ""));
+    // district names give way while the view takes a storm in (the map's own class is fixed once drawn)
+    set(ids.map_panel, "className", "panel map em-map-panel" + (s.storm_in_view ? " zoom-low" : ""));
     return out;
   }
 

@@ -221,9 +221,10 @@ test("map: the snapshot's layer, the districts' warning ranks on the boundaries,
   const vp = out.find(([id, prop]) => id === ids.map && prop === "viewport");
   assert.deepEqual(vp[2], { bounds: snap.view_bounds, transition: "fitBounds" });
   assert.equal(vp[3], JSON.stringify(snap.view_bounds), "the viewport is re-sent only when the bounds change");
-  assert.equal(value(out, ids.map, "className"), "leaflet-board no-tiles zoom-low");
-  const tiles = { ...frame, tiles: { ...frame.tiles, ok: true } };
-  assert.equal(value(render({ ...snap, storm_in_view: false }, tiles, lib), ids.map, "className"), "leaflet-board");
+  // district names give way while a storm is in view: on the map's panel (the map's own class is fixed)
+  assert.equal(value(out, ids.map_panel, "className"), "panel map em-map-panel zoom-low");
+  assert.equal(value(render({ ...snap, storm_in_view: false }, frame, lib), ids.map_panel, "className"),
+    "panel map em-map-panel");
   // the district's board: its own scope on the same ranks
   const d = board("emergency.district");
   assert.equal(value(render(d.snap, d.frame, d.lib), d.frame.ids.boundaries, "hideout").scope, "440781");

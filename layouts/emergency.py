@@ -52,9 +52,9 @@ def layout(page: Page) -> html.Div:
 def _frame_ids(page: Page) -> dict[str, Any]:
     districts = page.site.districts
     names = ("level_badge", "storm_chip", "resp_level", "resp_name", "resp_since", "resp_peak", "resp_from", "resp_to",
-             "map", "map_panel", "boundaries", "layer", "storm_info", "legend", "gauges_count", "incidents", "incidents_window",
-             "checkin_count", "checkin_duty", "checkin_missing", "closures_count", "tasks_count", "alerts_count",
-             "ack_status")
+             "map", "map_panel", "boundaries", "layer", "storm_info", "legend", "gauges_count", "incidents",
+             "incidents_window", "checkin_count", "checkin_duty", "checkin_missing", "closures_count", "tasks_count",
+             "alerts_count", "ack_status")
     return {
         **{n: getattr(IDS, n) for n in names},
         "strip": [IDS.of("strip", i) for i in range(STRIP_MAX)],

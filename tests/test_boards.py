@@ -214,3 +214,24 @@ def test_only_the_registry_and_a_boards_own_modules_name_it():
                          text=True)
     assert out.returncode in (0, 1), out.stderr
     assert set(out.stdout.split()) <= OWN, set(out.stdout.split()) - OWN
+
+
+def test_pages_are_routed_by_dashs_page_registry_whatever_the_query(settings):
+    app = create_app(settings.model_copy(update={"tile_probe": False, "tile_url": ""}))
+    client = app.server.test_client()
+    assert client.get("/").headers["Location"].endswith("/wall"), "/ is the first rotating board"
+    [key] = [k for k in app.callback_map if "_pages_content" in k]
+
+    def route(path: str, search: str) -> bytes:
+        body = {"output": key, "outputs": [{"id": "_pages_content", "property": "children"},
+                                           {"id": "_pages_store", "property": "data"}],
+                "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
+                           {"id": "_pages_location", "property": "search", "value": search}],
+                "changedPropIds": ["_pages_location.pathname"]}
+        resp = client.post("/_dash-update-component", json=body)
+        assert resp.status_code == 200, resp.data[:300]
+        return resp.data
+
+    assert b"wall-area-440781001-open" in route("/wall", "?board=x&module=y&scope=440781"), "a district's towns"
+    assert b"em-district-440703-km" in route("/board/emergency", "?scope=city&lang=en")
+    assert b"wall-area-440703-open" in route("/wall", "?scope=nowhere"), "an unknown scope shows the city"

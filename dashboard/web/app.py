@@ -91,15 +91,17 @@ def register_pages(settings: Settings, registry: Registry, feeds: Mapping[str, F
             sites[ok] = Site.build(settings, registry, feeds, ok)
         return sites[ok]
 
-    dash.page_registry.clear()
-    for board in registry.boards:
+    def page(board: Board) -> Any:
         module = importlib.import_module(board.layout)
 
-        def layout(board: Board = board, module: Any = module, **query: Any) -> Any:
+        def layout(**query: Any) -> Any:  # Dash passes the query string's parameters
             return module.layout(Page.of(site(), board, query))
+        return layout
 
+    dash.page_registry.clear()
+    for board in registry.boards:
         dash.register_page(board.name, path=board.path, name=board.title[0], title=f"{board.title[0]} · 平安",
-                           layout=layout)
+                           layout=page(board))
 
 
 def page_config(settings: Settings, registry: Registry, feeds: Mapping[str, Feed], board_name: str,

@@ -239,5 +239,11 @@ class Registry:
         return out
 
     def schemas(self) -> dict[str, Any]:
-        """Every built snapshot's JSON Schema, by name."""
-        return {s.name: s.model.model_json_schema() for s in self.built()}
+        """Every built snapshot's JSON Schema, by name (a change log's: one entry of it)."""
+        out = {}
+        for s in self.built():
+            schema = s.model.model_json_schema()
+            kind = f"a log of changes to `{s.items}`, by id" if s.log else "a page needs only the newest"
+            schema["description"] = f"{s.description or schema.get('description', '')} ({kind})".strip()
+            out[s.name] = schema
+        return out

@@ -14,7 +14,7 @@ from dashboard.live.wall_board import CaseMap, CaseMapBuilder, WallBuilder, Wall
 WALL_FIGURES = Snapshot("wall", WallSnapshot, WallBuilder,
                         description="the wall's figures: cases, KPIs, SLA lights, areas, trend, ticker")
 CASE_MAP = Snapshot("wall-map", CaseMap, CaseMapBuilder, log=True, items="markers", every_s=2.0,
-                    geojson=("markers",), description="every open case as a map marker, as a log of changes")
+                    geojson=("markers",), description="every open case as a map marker")
 EMERGENCY_PICTURE = Snapshot("emergency", EmergencySnapshot, EmergencyBuilder, geojson=("map_layer",),
                              description="typhoon, warnings, response level, mobilisation, the storm on the map")
 

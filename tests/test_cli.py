@@ -6,6 +6,7 @@ import sys
 import orjson
 import pytest
 
+from dashboard import cli
 from tests.conftest import REPO
 
 
@@ -51,3 +52,15 @@ def test_feeds_list_shows_the_21_systems():
     res = pingan("feeds", "list")
     assert res.returncode == 0
     assert len(res.stdout.decode().splitlines()) == 21
+
+
+def test_schema_prints_every_snapshot_the_boards_read(capsys):
+    assert cli.main(["schema"]) == 0
+    schemas = orjson.loads(capsys.readouterr().out)
+    assert set(schemas) == {"wall", "wall-map", "emergency"}
+    assert schemas["wall"]["additionalProperties"] is False and "kpis" in schemas["wall"]["properties"]
+    assert "change" in schemas["wall-map"]["description"] and "markers" in schemas["wall-map"]["properties"]
+    assert cli.main(["schema", "emergency"]) == 0
+    assert "map_layer" in orjson.loads(capsys.readouterr().out)["properties"]
+    assert cli.main(["schema", "nope"]) == 2
+    assert "registered: wall, wall-map, emergency" in capsys.readouterr().err

@@ -11,14 +11,14 @@ not, and return to their rotation after.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 import redis
 
 from dashboard.board import Acknowledgement, Alert, AlertItem, scopes
-from dashboard.live.emergency import Geo, active_warnings, response
+from dashboard.live.emergency import Geo
 from feeds.keys import Keys
 from feeds.privacy import mask_text
 
@@ -66,14 +66,14 @@ def alert(found: list[AlertItem], board_path: str) -> Alert | None:
                  items=found)
 
 
-def standing(picture: Mapping[str, Any], now: float, geo: Geo, board_path: str) -> dict[str, Alert | None]:
-    """The alert standing in every scope of the city at ``now``, from the emergency picture."""
-    resp = response(picture["levels"], now)
-    warnings = active_warnings(picture["warning"].values(), now, geo)
+def standing(warnings: Sequence[Mapping[str, Any]], resp: Mapping[str, Any] | None,
+             acks: Mapping[str, Mapping[str, Any]], geo: Geo, board_path: str) -> dict[str, Alert | None]:
+    """The alert standing in every scope of the city: the warnings in force and the response level
+    (dashboard/live/emergency.py ``active_warnings``, ``response``) with their acknowledgements."""
     out = {}
     for sc in scopes(geo.city):
         mine = [w for w in warnings if sc.level == "city" or sc.code in w["districts"]]
-        out[sc.code] = alert(items(mine, resp, picture["acks"], geo.names), board_path)
+        out[sc.code] = alert(items(mine, resp, acks, geo.names), board_path)
     return out
 
 

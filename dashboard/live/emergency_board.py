@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -20,7 +21,7 @@ from dashboard.board import Acknowledgement, EpochMs, Model, PageHead, Scope
 from dashboard.live import charts
 from dashboard.live.alerts import acknowledgement
 from dashboard.live.counters import SUM_SCRIPT, category_name
-from dashboard.live.emergency import COLOUR_RANK, DONE_STATUSES, Geo, active_warnings, response
+from dashboard.live.emergency import COLOUR_RANK, DONE_STATUSES, Geo
 from dashboard.live.publish import LiveContext, Round
 from dashboard.live.state import hour_bucket
 from dashboard.live.stormpath import approach, destination, expected_path, forecast_points, km
@@ -412,15 +413,15 @@ class EmergencyBuilder:
         self._sum = ctx.r.register_script(SUM_SCRIPT)
 
     def build(self, rnd: Round, scopes: Sequence[Scope]) -> dict[str, EmergencySnapshot]:
-        incidents = self._incidents(rnd.picture, [s.code for s in scopes], rnd.now)
+        city = CityWide.of(rnd, self.geo)
+        incidents = self._incidents(rnd.response, [s.code for s in scopes], rnd.now)
         return {sc.code: EmergencySnapshot(**rnd.page_head("emergency", sc.code),
-                                           **compose(rnd.picture, sc.code, rnd.now, self.geo, incidents[sc.code]))
+                                           **compose(city, rnd.picture, sc.code, rnd.now, self.geo, incidents[sc.code]))
                 for sc in scopes}
 
-    def _incidents(self, picture: Mapping[str, Any], scopes: list[str], now: float) -> dict[str, Incidents]:
+    def _incidents(self, resp: Mapping[str, Any] | None, scopes: list[str], now: float) -> dict[str, Incidents]:
         """Cases received in the event window (since the response began; the last day without one),
         by category, for every scope, from the hourly counters (two sums inside Redis)."""
-        resp = response(picture["levels"], now)
         if resp and (resp["active"] or now - resp["since"] < WINDOW_AFTER_S):
             start, end, episode = resp["episode_start"], now if resp["active"] else resp["since"], True
         else:
@@ -447,35 +448,55 @@ class EmergencyBuilder:
 
 # --- composing one scope (pure) ------------------------------------------------------------------
 
-def compose(t: Mapping[str, Any], scope: str, now: float, geo: Geo, incidents: Incidents) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CityWide:
+    """What every scope's snapshot shows alike, worked out once a round: the response, the warnings in
+    force, the storm (its track, forecast, each district's distance and arrivals, its map features,
+    the map's view) and the acknowledgements."""
+    response: dict[str, Any] | None
+    warnings: list[dict[str, Any]]
+    storm: Storm | None
+    districts: list[DistrictRow]  # none selected
+    storm_features: list[MapFeature]
+    view_bounds: tuple[tuple[float, float], tuple[float, float]]
+    acknowledgements: list[Acknowledgement]
+
+    @classmethod
+    def of(cls, rnd: Round, geo: Geo) -> CityWide:
+        t, now = rnd.picture, rnd.now
+        storm, track, fc = current_storm(t["storm"], t["tracks"], now, geo)
+        acks = sorted(t["acks"].values(), key=lambda a: -a.get("at", 0))[:LIST_MAX]
+        return cls(response=rnd.response, warnings=rnd.warnings, storm=storm,
+                   districts=district_rows(geo, rnd.warnings, storm, track, fc, None, now),
+                   storm_features=storm_features(storm, track, fc), view_bounds=view_bounds(storm, track, fc, geo),
+                   acknowledgements=[a for a in (acknowledgement(x) for x in acks) if a is not None])
+
+
+def compose(city: CityWide, t: Mapping[str, Any], scope: str, now: float, geo: Geo,
+            incidents: Incidents) -> dict[str, Any]:
     """The body of one scope's snapshot (everything but the page head)."""
-    resp = response(t["levels"], now)
-    warnings = active_warnings(t["warning"].values(), now, geo)
-    mine = [w for w in warnings if scope == geo.city or scope in w["districts"]]
-    storm, track, fc = current_storm(t["storm"], t["tracks"], now, geo)
+    mine = [w for w in city.warnings if scope == geo.city or scope in w["districts"]]
     gauge = gauges(t["gauge"], scope, now, geo)
     closure = closures(t["closure"], scope, geo)
-    vessels = at_sea(t["vessel"], scope, now, geo)
     cats = [(r.name, category_name(r.category, "en"), r.count) for r in incidents.by_category]
     return {
-        "storm": storm,
-        "districts": district_rows(geo, warnings, storm, track, fc, scope, now),
+        "storm": city.storm,
+        "districts": [d.model_copy(update={"selected": True}) if d.code == scope else d for d in city.districts],
         "warnings": [warning(w) for w in mine[:LIST_MAX * 2]],
-        "response": response_model(resp, now),
+        "response": response_model(city.response, now),
         "mobilisation": mobilisation(t["mobilise"], scope, now, geo),
-        "checkins": checkins(t["checkin"], t["grids"], resp, scope, geo),
+        "checkins": checkins(t["checkin"], t["grids"], city.response, scope, geo),
         "boats": boats(t["vessel"], scope, now, geo),
         "closures": closure,
         "tasks": tasks(t["task"], scope, geo),
         "gauges": gauge,
         "incidents": incidents,
         "charts": EmergencyCharts(incidents=charts.categories(cats)),
-        "acknowledgements": [a for a in (acknowledgement(x) for x in sorted(t["acks"].values(),
-                                                                             key=lambda a: -a.get("at", 0))[:LIST_MAX])
-                             if a is not None],
-        "map_layer": map_layer(storm, track, fc, gauge, closure, vessels),
-        "view_bounds": view_bounds(storm, track, fc, geo),
-        "storm_in_view": storm is not None and storm.distance_km < STORM_VIEW_KM,
+        "acknowledgements": city.acknowledgements,
+        "map_layer": MapLayer(features=city.storm_features + _marks(gauge, closure, at_sea(t["vessel"], scope, now,
+                                                                                           geo))),
+        "view_bounds": city.view_bounds,
+        "storm_in_view": city.storm is not None and city.storm.distance_km < STORM_VIEW_KM,
     }
 
 
@@ -510,7 +531,7 @@ def current_storm(storms: Mapping[str, Mapping[str, Any]], tracks: Mapping[str, 
 
 
 def district_rows(geo: Geo, warnings: list[dict[str, Any]], storm: Storm | None, track: list[dict[str, Any]],
-                  fc: list[list[Any]], scope: str, now: float) -> list[DistrictRow]:
+                  fc: list[list[Any]], scope: str | None, now: float) -> list[DistrictRow]:
     """Every district: its warnings in force, and the storm's distance and expected arrival."""
     latest = track[-1] if storm else None
     path = expected_path(latest, fc) if latest else []
@@ -711,10 +732,9 @@ def _pt(lat: float, lon: float) -> PointGeometry:
     return PointGeometry(coordinates=(round(lon, 5), round(lat, 5)))
 
 
-def map_layer(storm: Storm | None, track: list[dict[str, Any]], fc: list[list[Any]], gauge: Gauges,
-              closure: Closures, vessels: list[Mapping[str, Any]]) -> MapLayer:
-    """The storm (track coloured by intensity, fixes, wind circles of the latest fix, the forecast,
-    landfalls), the gauges above warning, the closures and the vessels at sea, as GeoJSON (WGS-84)."""
+def storm_features(storm: Storm | None, track: list[dict[str, Any]], fc: list[list[Any]]) -> list[MapFeature]:
+    """The storm on the map (track coloured by intensity, fixes, wind circles of the latest fix, the
+    forecast, landfalls) as GeoJSON (WGS-84); a scope's map layer adds its gauges, closures, vessels."""
     feats: list[MapFeature] = []
     if storm is not None:
         for a, b in zip(track, track[1:], strict=False):
@@ -740,7 +760,7 @@ def map_layer(storm: Storm | None, track: list[dict[str, Any]], fc: list[list[An
                                 properties=CentreProps(category=last.get("cat"))))
         feats += [MapFeature(geometry=_pt(x.lat, x.lon), properties=LandfallProps(at=x.at, place=x.place))
                   for x in storm.landfalls if x.lat is not None and x.lon is not None]
-    return MapLayer(features=feats + _marks(gauge, closure, vessels))
+    return feats
 
 
 def _marks(gauge: Gauges, closure: Closures, vessels: list[Mapping[str, Any]]) -> list[MapFeature]:

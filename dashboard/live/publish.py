@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from dashboard.board import Alert, ClockInfo, FeedState, Registry, Snapshot
 from dashboard.live import alerts
 from dashboard.live.changelog import ChangeLog
-from dashboard.live.emergency import EmergencyStore, Geo
+from dashboard.live.emergency import EmergencyStore, Geo, active_warnings, response
 from dashboard.live.sla import Policies
 from feeds.clock import Clock
 from feeds.keys import Keys
@@ -90,12 +90,22 @@ class Round:
         return self.ctx.emergency.read()
 
     @cached_property
+    def response(self) -> dict[str, Any] | None:
+        """The emergency response level in force (or the last one stood down)."""
+        return response(self.picture["levels"], self.now)
+
+    @cached_property
+    def warnings(self) -> list[dict[str, Any]]:
+        """The warnings in force for the city's districts, most severe first."""
+        return active_warnings(self.picture["warning"].values(), self.now, self.ctx.geo)
+
+    @cached_property
     def alerts(self) -> dict[str, Alert | None]:
         """The red alert standing in each scope (None everywhere when no board takes alerts)."""
         board = self.ctx.registry.alert_board()
         if board is None:
             return {}
-        return alerts.standing(self.picture, self.now, self.ctx.geo, board.path)
+        return alerts.standing(self.warnings, self.response, self.picture["acks"], self.ctx.geo, board.path)
 
     def head(self, snapshot: str, scope: str) -> dict[str, Any]:
         """The fields of dashboard.board.SnapshotHead."""

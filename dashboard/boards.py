@@ -1,4 +1,4 @@
-"""The boards this installation serves, each one registration (see dashboard/board.py).
+"""The boards this installation serves, each one registration (see dashboard/contract/board.py).
 
 Adding a board is a layout module (layouts/), a snapshot builder with its model (dashboard/live/),
 a renderer (assets/boards/) and a registration here; nothing else names a board. docs and README
@@ -7,7 +7,7 @@ describe the two below as worked examples.
 
 from __future__ import annotations
 
-from dashboard.board import Board, Registry, Snapshot
+from dashboard.contract.board import Board, Registry, Snapshot
 from dashboard.live.emergency_board import EmergencyBuilder, EmergencySnapshot
 from dashboard.live.wall_board import CaseMap, CaseMapBuilder, WallBuilder, WallSnapshot
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from feeds.settings import Settings
+from dashboard.contract.settings import Settings
 
 
 def _parse_volumes(items: list[str]) -> dict[str, float]:
@@ -34,7 +34,7 @@ def _scenario_args(a: argparse.Namespace) -> list[str]:
 
 
 def cmd_demo(a: argparse.Namespace, s: Settings) -> int:
-    from feeds import demo
+    from dashboard.demo import supervisor as demo
 
     speed = a.speed if a.speed is not None else demo.SCENARIO_SPEED if a.scenario else demo.DEFAULT_SPEED
     return demo.run(a.port, a.sim_port, a.seed, speed, Path(a.data_dir or s.data_dir), a.workers, a.redis_port,
@@ -72,9 +72,9 @@ def cmd_ingest(a: argparse.Namespace, s: Settings) -> int:
 def cmd_status(a: argparse.Namespace, s: Settings) -> int:
     import redis
 
-    from feeds.keys import Keys
-    from feeds.registry import load_feeds
-    from feeds.status import collect, render_table
+    from dashboard.contract.feed_health import collect, render_table
+    from dashboard.contract.keys import Keys
+    from dashboard.contract.systems import load_feeds
 
     try:
         rep = collect(redis.Redis.from_url(s.redis_url), Keys(s.key_prefix), load_feeds(s), s)
@@ -86,9 +86,9 @@ def cmd_status(a: argparse.Namespace, s: Settings) -> int:
 
 
 def cmd_feeds_parse(a: argparse.Namespace, s: Settings) -> int:
+    from dashboard.contract.systems import load_feeds
     from feeds.adapters.base import Reject
     from feeds.pipeline import Pipeline
-    from feeds.registry import load_feeds
 
     opts: dict[str, object] = {"source": a.source, "datum": a.datum}
     if a.feed:
@@ -111,7 +111,7 @@ def cmd_feeds_parse(a: argparse.Namespace, s: Settings) -> int:
 
 
 def cmd_feeds_list(a: argparse.Namespace, s: Settings) -> int:
-    from feeds.registry import load_feeds
+    from dashboard.contract.systems import load_feeds
 
     for code, f in load_feeds(s).items():
         print(f"{code:<7}{f.adapter:<14}{f.transport:<8}{f.interval_s:>5g}s  {f.name}  {f.endpoint}")
@@ -128,10 +128,10 @@ def cmd_live(a: argparse.Namespace, s: Settings) -> int:
 def cmd_rebuild(a: argparse.Namespace, s: Settings) -> int:
     import redis
 
+    from dashboard.contract.keys import Keys
+    from dashboard.contract.systems import load_feeds
     from dashboard.live.rebuild import rebuild
     from dashboard.live.sla import Policies
-    from feeds.keys import Keys
-    from feeds.registry import load_feeds
 
     rep = rebuild(redis.Redis.from_url(s.redis_url), Keys(s.key_prefix), load_feeds(s), s,
                   Policies.load(s.sla_policies), apply=a.apply)
@@ -168,7 +168,7 @@ def cmd_schema(a: argparse.Namespace, s: Settings) -> int:
 
 
 def cmd_bench_live(a: argparse.Namespace, s: Settings) -> int:
-    from dashboard.live import bench
+    from dashboard.bench import snapshots as bench
 
     rep = bench.run(s, sizes=a.sizes, naive_events=a.naive_events, samples=a.samples)
     if a.json:
@@ -181,7 +181,7 @@ def cmd_bench_live(a: argparse.Namespace, s: Settings) -> int:
 
 
 def cmd_bench_web(a: argparse.Namespace, s: Settings) -> int:
-    from dashboard.web import bench
+    from dashboard.bench import walls as bench
 
     rep = bench.run(s, walls=a.walls, duration_s=a.duration, updates=a.updates, events=a.events,
                     baseline_s=a.baseline, threads=a.threads)
@@ -197,7 +197,7 @@ def cmd_bench_web(a: argparse.Namespace, s: Settings) -> int:
 
 
 def cmd_bench(a: argparse.Namespace, s: Settings) -> int:
-    from feeds import bench
+    from dashboard.bench import throughput as bench
 
     rep = bench.run(s, events=a.events, repeats=a.repeats)
     if a.json:

@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from feeds.event import BEIJING
-from feeds.lease import Leases
+from dashboard.contract.event import BEIJING
+from dashboard.contract.lease import Leases
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import Feed, load_feeds
 from feeds.pipeline import tune_gc
 from feeds.poller import FeedPoller, IngestContext
-from feeds.registry import Feed, load_feeds
-from feeds.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from dashboard.contract.event import Event, now_utc
+from dashboard.contract.geo import DistrictLocator
+from dashboard.contract.privacy import masked_traceback
 from feeds.adapters import get_adapter
 from feeds.adapters.base import Candidate, Reject, normalise
-from feeds.event import Event, now_utc
-from feeds.geo import DistrictLocator
-from feeds.privacy import masked_traceback
 
 log = logging.getLogger(__name__)
 

@@ -17,15 +17,15 @@ import httpx
 import redis
 from redis.typing import EncodableT
 
+from dashboard.contract.clock import Clock
+from dashboard.contract.event import Event
+from dashboard.contract.keys import Keys
+from dashboard.contract.privacy import mask_text, masked_traceback
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import Feed
 from feeds import transports as tp
 from feeds.adapters.base import Reject
-from feeds.clock import Clock
-from feeds.event import Event
-from feeds.keys import Keys
 from feeds.pipeline import Pipeline
-from feeds.privacy import mask_text, masked_traceback
-from feeds.registry import Feed
-from feeds.settings import Settings
 from feeds.sink import PendingWrite, StreamSink, WriteResult
 
 log = logging.getLogger(__name__)

@@ -16,11 +16,11 @@ from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT, FieldT, KeyT
 
+from dashboard.contract.event import Event
+from dashboard.contract.keys import Keys
+from dashboard.contract.privacy import mask_text
+from dashboard.contract.settings import Settings
 from feeds.adapters.base import Reject
-from feeds.event import Event
-from feeds.keys import Keys
-from feeds.privacy import mask_text
-from feeds.settings import Settings
 
 # Check-and-add of each id, the XADD and the counters happen in one script, so a crash can never
 # leave an id marked as seen without its event in the stream (or the reverse). All keys share a

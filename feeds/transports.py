@@ -21,7 +21,7 @@ import orjson
 import sqlalchemy as sa
 from defusedxml import ElementTree as DET
 
-from feeds.event import BEIJING
+from dashboard.contract.event import BEIJING
 
 FAR_FUTURE = timedelta(days=3650)
 

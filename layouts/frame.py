@@ -13,12 +13,12 @@ from typing import Any
 import dash_leaflet as dl
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
-from dashboard.board import Board, Registry, Scope, resolve, scopes
+from dashboard.contract.board import Board, Registry, Scope, resolve, scopes
+from dashboard.contract.event import CATEGORY_ZH
+from dashboard.contract.geo import towns
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import Feed
 from dashboard.web.mapconf import boundaries, display_datum, extent
-from feeds.event import CATEGORY_ZH
-from feeds.geo import towns
-from feeds.registry import Feed
-from feeds.settings import Settings
 from layouts.i18n import lang_of, t, table
 
 NAV = "nav"  # the page's dcc.Location (refresh="callback-nav"): rotation and the scope select navigate with it

@@ -18,17 +18,17 @@ from typing import Any
 import orjson
 import redis
 
-from dashboard.board import Registry
 from dashboard.boards import REGISTRY
+from dashboard.contract.board import Registry
+from dashboard.contract.clock import Clock
+from dashboard.contract.event import BEIJING
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import load_feeds
 from dashboard.live import alerts
 from dashboard.live.publish import LiveContext, Round
 from dashboard.live.sla import Policies
 from dashboard.live.store import LiveStore
-from feeds.clock import Clock
-from feeds.event import BEIJING
-from feeds.keys import Keys
-from feeds.registry import load_feeds
-from feeds.settings import Settings
 from tests.conftest import REDIS_URL, REPO
 from tests.emergency_events import HOUR, cap, event, fix, response
 
@@ -168,7 +168,7 @@ def build(r: redis.Redis, registry: Registry = REGISTRY) -> dict[str, Any]:
 
 
 def ctx_scopes(ctx: LiveContext) -> list[Any]:
-    from dashboard.board import scopes
+    from dashboard.contract.board import scopes
 
     return [s for s in scopes(ctx.city) if s.code in (CITY, TAISHAN)]
 
@@ -189,6 +189,10 @@ def _json(snap: Any) -> Any:
 
 
 def dumps(value: Any) -> bytes:
+    """A fixture as committed: keys sorted, and a change log's markers by id (their order means nothing
+    to the renderer, and Redis hands a hash's fields back in an order of its own)."""
+    if isinstance(value, dict) and isinstance(value.get("markers"), list):
+        value = {**value, "markers": sorted(value["markers"], key=lambda m: m["id"])}
     return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from feeds.redis_server import free_port
+from dashboard.demo.embedded_redis import free_port
 from tests.conftest import REPO
 from tests.e2e import Stack, wait_until
 

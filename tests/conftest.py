@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from feeds.keys import Keys
-from feeds.settings import Settings
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any
 
+from dashboard.contract.event import Event
 from feeds.adapters.base import Reject, normalise
-from feeds.event import Event
 
 # a reason starts with the offending field: "lat: out of range", "extended_attributes.priority: …"
 FIELD_REASON = re.compile(r"^[A-Za-z_][\w.]*: \S")

@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import redis
 
-from feeds.keys import Keys
-from feeds.redis_server import free_port
-from feeds.registry import load_feeds
-from feeds.settings import Settings
-from feeds.status import collect
+from dashboard.contract.feed_health import collect
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import load_feeds
+from dashboard.demo.embedded_redis import free_port
 from tests.conftest import REDIS_URL, REPO
 
 

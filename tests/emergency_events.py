@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from feeds.event import BEIJING, make_event_id
+from dashboard.contract.event import BEIJING, make_event_id
 from feeds.pipeline import Pipeline
 
 EMERGENCY_FEEDS = ("tf", "qx", "yj", "sw", "hs")

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dashboard.contract.event import Event, make_event_id
+from dashboard.contract.geo import to_wgs84
 from feeds.adapters import cad
 from feeds.adapters.base import Reject, normalise
-from feeds.event import Event, make_event_id
-from feeds.geo import to_wgs84
 from tests.contract import check_outputs
 
 OPTS = {"source": "110", "datum": "gcj02", "agency": "police"}

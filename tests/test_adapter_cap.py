@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dashboard.contract.event import Event
 from feeds.adapters.base import Reject, normalise
 from feeds.adapters.cap import DEFAULT_COLOURS, parse
-from feeds.event import Event
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CAP_DIR = DATA / "cap"

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dashboard.contract.event import Event, make_event_id
+from dashboard.contract.geo import to_wgs84
 from feeds.adapters import open311, tabular
 from feeds.adapters.base import Reject, normalise
-from feeds.event import Event, make_event_id
-from feeds.geo import to_wgs84
 from tests.contract import FIELD_REASON, check_outputs
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dashboard.contract.event import Event
 from feeds.adapters.base import Parsed, Reject, normalise
 from feeds.adapters.typhoon import parse_bst, parse_json
-from feeds.event import Event
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BST_DIR = DATA / "typhoon" / "cma_bst"

@@ -12,8 +12,8 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
+from dashboard.contract.event import BEIJING, Event, make_event_id
 from dashboard.live.archive import Archive, ArchiveResult, events
-from feeds.event import BEIJING, Event, make_event_id
 from tests.test_exchange_sql import PG_URL
 
 T0 = datetime(2026, 11, 22, 9, 30, 15, 123456, tzinfo=BEIJING)

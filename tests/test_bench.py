@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from dashboard import cli
-from feeds import bench
+from dashboard.bench import throughput as bench
 from feeds.pipeline import Pipeline
 from feeds.poller import FeedPoller
 from feeds.sink import PendingWrite, StreamSink

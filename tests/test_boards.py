@@ -14,12 +14,12 @@ import orjson
 import pytest
 from dash import html
 
-from dashboard.board import Board, PageHead, Registry, Scope, Snapshot, resolve, scopes
 from dashboard.boards import EMERGENCY, REGISTRY, WALL
+from dashboard.contract.board import Board, PageHead, Registry, Scope, Snapshot, resolve, scopes
+from dashboard.contract.systems import load_feeds
 from dashboard.live.publish import LiveContext, Round
 from dashboard.live.worker import LiveWorker
 from dashboard.web.app import create_app, page_config
-from feeds.registry import load_feeds
 from layouts.frame import FrameIds, Page, config, frame
 from tests.conftest import REPO
 

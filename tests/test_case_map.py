@@ -4,13 +4,13 @@ and a marker that did not change is the very object it was (the change log's dif
 
 from __future__ import annotations
 
-from dashboard.board import scopes
 from dashboard.boards import CASE_MAP, REGISTRY
+from dashboard.contract.board import scopes
+from dashboard.contract.clock import Clock
 from dashboard.live.publish import LiveContext, Round
 from dashboard.live.sla import Policies
 from dashboard.live.store import LiveStore
 from dashboard.live.wall_board import CaseMap, CaseMapBuilder
-from feeds.clock import Clock
 from tests.board_fixtures import HOUR, PENGJIANG, TAISHAN, T, _store_clock, case
 
 CITY = "440700"

@@ -7,11 +7,11 @@ from datetime import datetime
 
 import pytest
 
-from feeds.clock import Clock
-from feeds.event import BEIJING
-from feeds.settings import Settings
-from feeds.simulator.clock import SimClock
+from dashboard.contract.clock import Clock
+from dashboard.contract.event import BEIJING
+from dashboard.contract.settings import Settings
 from feeds.simulator.engine import Simulator
+from feeds.simulator.simtime import SimClock
 from feeds.simulator.traffic import DEFAULT_VOLUMES
 
 ORIGIN = 1_790_000_000.0  # 2026-09-22 (epoch seconds)

@@ -16,13 +16,13 @@ import orjson
 import pytest
 import redis
 
-from feeds.event import BEIJING
-from feeds.keys import Keys
-from feeds.redis_server import free_port
-from feeds.registry import load_feeds
-from feeds.settings import Settings
+from dashboard.contract.event import BEIJING
+from dashboard.contract.feed_health import collect
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import load_feeds
+from dashboard.demo.embedded_redis import free_port
 from feeds.simulator.engine import Simulator
-from feeds.status import collect
 from tests.conftest import REPO
 from tests.e2e import wait_until
 

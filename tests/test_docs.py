@@ -2,7 +2,7 @@
 
 import re
 
-from feeds.settings import Settings
+from dashboard.contract.settings import Settings
 from tests.conftest import REPO
 
 

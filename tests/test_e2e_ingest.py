@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from feeds.event import Event
+from dashboard.contract.event import Event
 from feeds.ingest import IngestWorker
 from feeds.pipeline import Pipeline
 from tests.e2e import Stack, wait_until

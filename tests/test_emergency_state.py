@@ -12,20 +12,20 @@ import orjson
 import pytest
 import redis
 
-from dashboard.board import scopes
 from dashboard.boards import REGISTRY
+from dashboard.contract.board import scopes
+from dashboard.contract.clock import Clock
+from dashboard.contract.event import BEIJING
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
 from dashboard.live import alerts
-from dashboard.live.emergency import EmergencyStore, Geo, active_warnings, fold_ops, response
 from dashboard.live.emergency_board import EmergencyBuilder, EmergencySnapshot
+from dashboard.live.emergency_state import EmergencyStore, Geo, active_warnings, fold_ops, response
 from dashboard.live.publish import LiveContext, Round
 from dashboard.live.rebuild import rebuild
 from dashboard.live.sla import Policies
 from dashboard.live.store import LiveStore
 from dashboard.live.stormpath import approach, destination, expected_path, km
-from feeds.clock import Clock
-from feeds.event import BEIJING
-from feeds.keys import Keys
-from feeds.settings import Settings
 from feeds.simulator.engine import Simulator
 from feeds.simulator.scenario import Scenario
 from tests.conftest import REDIS_URL

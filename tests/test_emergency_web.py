@@ -8,8 +8,10 @@ from typing import Any
 import orjson
 import pytest
 
-from dashboard.board import scopes
 from dashboard.boards import EMERGENCY, EMERGENCY_PICTURE, REGISTRY
+from dashboard.contract.board import scopes
+from dashboard.contract.clock import Clock
+from dashboard.contract.geo import Datum, from_wgs84
 from dashboard.live.emergency_board import EmergencyBuilder
 from dashboard.live.publish import LiveContext, Publisher, Round
 from dashboard.live.sla import Policies
@@ -17,8 +19,6 @@ from dashboard.live.store import LiveStore
 from dashboard.web.app import create_app
 from dashboard.web.mapconf import shift_geojson
 from dashboard.web.push import Pusher
-from feeds.clock import Clock
-from feeds.geo import Datum, from_wgs84
 from tests.emergency_events import cap, fix, response
 
 T0 = 1_790_000_000.0

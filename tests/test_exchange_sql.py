@@ -7,8 +7,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from dashboard.contract.systems import load_feeds
 from feeds.ingest import IngestWorker
-from feeds.registry import load_feeds
 
 PG_URL = os.environ.get("PINGAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dashboard.contract.systems import load_feeds
 from feeds.adapters.base import Reject
 from feeds.pipeline import Pipeline
-from feeds.registry import load_feeds
 from feeds.sink import StreamSink
 
 T = "2026-11-22T09:30:00+08:00"

@@ -1,6 +1,6 @@
 import time
 
-from feeds.lease import Leases
+from dashboard.contract.lease import Leases
 
 
 def test_one_holder_and_takeover(r, keys):

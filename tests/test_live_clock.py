@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 
 import orjson
 
+from dashboard.contract.clock import Clock
+from dashboard.contract.event import BEIJING
+from dashboard.contract.systems import load_feeds
 from dashboard.live.publish import Round
 from dashboard.live.state import bucket_expiry
 from dashboard.live.worker import LiveWorker
-from feeds.clock import Clock
-from feeds.event import BEIJING
-from feeds.registry import load_feeds
 
 SPEED = 60.0
 CITY = "440700"

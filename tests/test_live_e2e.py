@@ -14,11 +14,11 @@ import orjson
 import pytest
 import redis
 
-from dashboard.live import synth
+from dashboard.bench import synth
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import load_feeds
 from dashboard.live.archive import Archive
-from feeds.keys import Keys
-from feeds.registry import load_feeds
-from feeds.settings import Settings
 from tests.conftest import REDIS_URL, REPO
 from tests.e2e import wait_until
 

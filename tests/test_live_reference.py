@@ -29,9 +29,9 @@ import pandas as pd
 import pytest
 import redis
 
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
 from dashboard.live.sla import CaseFacts, Policies
-from feeds.keys import Keys
-from feeds.settings import Settings
 from feeds.simulator.traffic import DEFAULT_VOLUMES
 from tests.conftest import REDIS_URL, REPO
 from tests.e2e import Stack, wait_until

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from dashboard.live import synth
+from dashboard.bench import synth
 from dashboard.live.rebuild import compare, differences, read_live, rebuild, replay
 from dashboard.live.sla import Policies
 from dashboard.live.state import Deriver, Horizon, fold

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dashboard.bench.throughput import _records
+from dashboard.contract.event import Event, now_utc
 from feeds.adapters import open311
 from feeds.adapters.base import Exact, Reject, normalise
 from feeds.adapters.mapping import FieldError, load_json, payload_snippet
-from feeds.bench import _records
-from feeds.event import Event, now_utc
 from tests.test_adapter_open311 import EXTENDED, _request, _set
 
 EXT = open311.EXT

@@ -50,9 +50,9 @@ from typing import Any  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from feeds import event as event_module  # noqa: E402
+from dashboard.contract import event as event_module  # noqa: E402
+from dashboard.contract.event import Category, Event, Kind, Status, construct_event  # noqa: E402
 from feeds.adapters.base import Exact, normalise  # noqa: E402
-from feeds.event import Category, Event, Kind, Status, construct_event  # noqa: E402
 
 ZONES = st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=8), "Asia/Shanghai"),
                          timezone(timedelta(hours=-5, minutes=-30)), timezone(timedelta(0))])
@@ -130,7 +130,7 @@ def _reference_event_id(source: str, *parts: object) -> str:
        st.lists(st.text() | st.integers() | st.none() | st.floats() | st.sampled_from(list(Status)), max_size=4))
 def test_event_ids_are_as_they_always_were(source: str, parts: list[Any]) -> None:
     """Ids are stored in the dedup index: the same inputs must give the same id across versions."""
-    from feeds.event import make_event_id
+    from dashboard.contract.event import make_event_id
 
     assert make_event_id(source, *parts) == _reference_event_id(source, *parts)
 
@@ -200,7 +200,7 @@ def test_to_json_is_what_pydantic_writes(values: dict[str, Any], attrs: Any, occ
 
 
 def test_the_benchmark_events_are_written_by_orjson() -> None:
-    from feeds.bench import _records
+    from dashboard.bench.throughput import _records
     from feeds.pipeline import Pipeline
 
     events = [e for page in _records(600) for e in Pipeline(None).run("open311", page, {"source": "12345"})]

@@ -12,11 +12,11 @@ import httpx
 import orjson
 import pytest
 
+from dashboard.bench.throughput import _records
+from dashboard.contract.systems import Feed
 from feeds import transports as tp
-from feeds.bench import _records
 from feeds.pipeline import Pipeline
 from feeds.poller import FeedPoller, IngestContext
-from feeds.registry import Feed
 from feeds.sink import PendingWrite, StreamSink
 
 FEED = Feed(code="12345", name="12345", adapter="open311", transport="sql", endpoint="unused", interval_s=5)
@@ -198,7 +198,7 @@ def test_the_cursor_is_the_newest_time_not_too_far_ahead(poller, r, keys):
     and an older page never moves it back."""
     from datetime import timedelta
 
-    from feeds.event import BEIJING
+    from dashboard.contract.event import BEIJING
     from feeds.poller import FUTURE_SKEW
 
     now = poller.ctx.now().astimezone(BEIJING).replace(microsecond=0)

@@ -3,7 +3,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds.privacy import mask_name, mask_text, mask_value
+from dashboard.contract.privacy import mask_name, mask_text, mask_value
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID18 = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
@@ -57,7 +57,7 @@ def test_no_id_number_survives(prefix, suffix, id_no):
 # mask_text skips work its gates prove unneeded (letters only, digits only, nothing that can start
 # a number, an e-mail or a name); the reference below is the algorithm without any of that.
 
-from feeds import privacy as P  # noqa: E402
+from dashboard.contract import privacy as P  # noqa: E402
 
 _REF_WORDS = re.compile(r"联系人|姓名|来电人|报警人|求助人|投诉人|反映人|当事人|申请人|caller|name", re.IGNORECASE)
 

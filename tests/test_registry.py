@@ -1,6 +1,6 @@
 import pytest
 
-from feeds.registry import RegistryError, load_feeds
+from dashboard.contract.systems import RegistryError, load_feeds
 
 EXPECTED = {
     "110": ("公安110指挥中心", "cad"), "119": ("消防救援", "cad"), "120": ("医疗急救", "cad"),

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.contract.event import Event
 from feeds.adapters.base import Reject
 from feeds.adapters.mapping import compile_mapping, resolve_mapping
-from feeds.event import Event
 from feeds.pipeline import Pipeline
 from tests.conftest import SHARED_DATA
 from tests.contract import FIELD_REASON

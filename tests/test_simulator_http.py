@@ -14,10 +14,10 @@ import orjson
 import pytest
 from flask.testing import FlaskClient
 
-from feeds.event import BEIJING
-from feeds.simulator.clock import iso
+from dashboard.contract.event import BEIJING
 from feeds.simulator.engine import Simulator
 from feeds.simulator.server import create_app
+from feeds.simulator.simtime import iso
 from feeds.simulator.traffic import DEFAULT_VOLUMES
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=BEIJING)

@@ -14,12 +14,12 @@ import orjson
 import pytest
 from shapely.geometry import Point
 
-from feeds import geo
-from feeds.event import BEIJING
+from dashboard.contract import geo
+from dashboard.contract.event import BEIJING
 from feeds.simulator.engine import Simulator
+from feeds.simulator.ledger import RETENTION_H
 from feeds.simulator.lifecycle import PROFILES, draw_timeline
 from feeds.simulator.model import CaseVersion
-from feeds.simulator.store import RETENTION_H
 from feeds.simulator.traffic import DEFAULT_VOLUMES
 
 START = datetime(2026, 11, 23, 0, 0, tzinfo=BEIJING)  # a Monday

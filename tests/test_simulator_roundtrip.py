@@ -20,12 +20,12 @@ import httpx
 import pytest
 from flask.testing import FlaskClient
 
+from dashboard.contract.event import BEIJING, Event
 from feeds.adapters import cad, cap, mapping, open311, tabular, typhoon
 from feeds.adapters.base import Reject, normalise
-from feeds.event import BEIJING, Event
-from feeds.simulator.clock import iso
 from feeds.simulator.engine import Simulator
 from feeds.simulator.server import create_app
+from feeds.simulator.simtime import iso
 from feeds.simulator.traffic import DEFAULT_VOLUMES
 
 START = datetime(2026, 11, 23, 6, 0, tzinfo=BEIJING)

@@ -15,17 +15,17 @@ from typing import Any
 import orjson
 import pytest
 
+from dashboard.contract.event import BEIJING, Event
 from feeds.adapters.base import Reject
-from feeds.event import BEIJING, Event
 from feeds.pipeline import Pipeline
-from feeds.simulator.clock import iso
 from feeds.simulator.duty import CheckIn, Closure, Task
-from feeds.simulator.emergency import Response
 from feeds.simulator.engine import Simulator
 from feeds.simulator.mobilise import Mobilisation
 from feeds.simulator.replay import TrackError, load
+from feeds.simulator.response import Response
 from feeds.simulator.scenario import Scenario, describe
 from feeds.simulator.server import create_app
+from feeds.simulator.simtime import iso
 from feeds.simulator.storm import km_between
 from feeds.simulator.surge import STORM_TYPES
 from feeds.simulator.traffic import DEFAULT_VOLUMES
@@ -463,7 +463,7 @@ def test_ordinary_warnings_are_mostly_blue_and_yellow_red_rare(tmp_path: Path) -
 # -- the command line --------------------------------------------------------------------------------
 def test_the_scenario_flags_reach_the_demos_simulator(tracks: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from dashboard.cli import _scenario_args, build_parser
-    from feeds import demo
+    from dashboard.demo import supervisor as demo
 
     track = tracks / "cma_bst/CH2018BST.txt"
     a = build_parser().parse_args(["demo", "--scenario", "typhoon", "--track", str(track), "--storm", "1822"])

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 import redis
 from redis.connection import Connection
 
+from dashboard.contract.event import make_event_id
 from feeds.adapters.base import Reject, normalise
-from feeds.event import make_event_id
 from feeds.sink import StreamSink
 
 

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dashboard.contract.event import BEIJING, Category, Status
+from dashboard.contract.systems import load_raw
 from dashboard.live import sla
-from dashboard.live.sla import RANK, CaseFacts, Clock, Policies, PolicyError, add_working_days, parse_span
-from feeds.event import BEIJING, Category, Status
-from feeds.registry import load_raw
+from dashboard.live.sla import RANK, CaseFacts, Policies, PolicyError, SlaClock, add_working_days, parse_span
 
 MIN, HOUR, DAY = 60, 3600, 86_400
 
@@ -35,7 +35,7 @@ def facts(source: str = "12345", category: str = "public_service", priority: int
     return CaseFacts(source, category, priority, adcode, code, name)
 
 
-def by_stage(clocks: list[Clock]) -> dict[str, Clock]:
+def by_stage(clocks: list[SlaClock]) -> dict[str, SlaClock]:
     return {c.stage: c for c in clocks}
 
 
@@ -262,9 +262,9 @@ def test_yellow_is_wall_time_for_working_day_clocks(policies: Policies):
 
 
 def test_stopped_clock_is_done_and_on_time_at_the_deadline():
-    c = Clock("p", "s", "签收", "sign-off", 0.0, 100.0, 80.0, 100.0)
+    c = SlaClock("p", "s", "签收", "sign-off", 0.0, 100.0, 80.0, 100.0)
     assert c.light(1e9) == "done" and c.on_time and not c.open and not c.overdue(1e9)
-    late = Clock("p", "s", "签收", "sign-off", 0.0, 100.0, 80.0, 100.5)
+    late = SlaClock("p", "s", "签收", "sign-off", 0.0, 100.0, 80.0, 100.5)
     assert not late.on_time and late.overdue(0.0)
 
 

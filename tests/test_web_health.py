@@ -8,10 +8,10 @@ import orjson
 import pytest
 
 from dashboard.boards import REGISTRY
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import load_feeds
 from dashboard.web.app import create_app
-from feeds.keys import Keys
-from feeds.registry import load_feeds
-from feeds.settings import Settings
 from tests.conftest import REDIS_URL
 
 CITY = "440700"

@@ -12,11 +12,11 @@ import pytest
 import redis
 
 from dashboard.boards import CASE_MAP, REGISTRY, WALL, WALL_FIGURES
+from dashboard.contract.geo import Datum
 from dashboard.live.changelog import ChangeLog
 from dashboard.live.publish import Publisher
 from dashboard.web.mapconf import shift
 from dashboard.web.push import SCREEN_TTL_S, Position, Pusher, connected_screens, message
-from feeds.geo import Datum
 from tests.conftest import REDIS_URL
 
 CITY = "440700"

@@ -262,7 +262,7 @@ test("wall-map: one FeatureCollection of exactly the markers given, keyed by the
   assert.equal(id, frame.ids.markers);
   assert.equal(prop, "data");
   assert.equal(data.type, "FeatureCollection");
-  assert.deepEqual(data.features.map((f) => f.id), ["12345:A1", "110:P1", "12345:A2", "110:P2"]);
+  assert.deepEqual(data.features.map((f) => f.id), ["110:P1", "110:P2", "12345:A1", "12345:A2"]);
   assert.deepEqual(data.features, markers);
   assert.equal(key, "draw:7");
   assert.deepEqual(wall.render["wall-map"]([], frame, lib, 8)[0][2], { type: "FeatureCollection", features: [] });

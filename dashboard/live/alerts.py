@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 import redis
 
-from dashboard.board import Acknowledgement, Alert, AlertItem, scopes
-from dashboard.live.emergency import Geo
-from feeds.keys import Keys
-from feeds.privacy import mask_text
+from dashboard.contract.board import Acknowledgement, Alert, AlertItem, scopes
+from dashboard.contract.keys import Keys
+from dashboard.contract.privacy import mask_text
+from dashboard.live.emergency_state import Geo
 
 ALERT_SEVERITY = 3  # response level II (severity 3) and I (4)
 WHO_MAX, COMMENT_MAX = 40, 300
@@ -69,7 +69,7 @@ def alert(found: list[AlertItem], board_path: str) -> Alert | None:
 def standing(warnings: Sequence[Mapping[str, Any]], resp: Mapping[str, Any] | None,
              acks: Mapping[str, Mapping[str, Any]], geo: Geo, board_path: str) -> dict[str, Alert | None]:
     """The alert standing in every scope of the city: the warnings in force and the response level
-    (dashboard/live/emergency.py ``active_warnings``, ``response``) with their acknowledgements."""
+    (dashboard/live/emergency_state.py ``active_warnings``, ``response``) with their acknowledgements."""
     out = {}
     for sc in scopes(geo.city):
         mine = [w for w in warnings if sc.level == "city" or sc.code in w["districts"]]
@@ -88,7 +88,7 @@ class AckError(ValueError):
 def acknowledge(r: redis.Redis, keys: Keys, key: str, who: str, comment: str = "",
                 standing: Iterable[str] | None = None, at: float | None = None) -> dict[str, Any]:
     """Store a duty officer's acknowledgement of one alert item and write it to the audit stream;
-    ``at`` is the run's clock (feeds/clock.py), default the wall clock.
+    ``at`` is the run's clock (dashboard/contract/clock.py), default the wall clock.
 
     ``standing``: the keys of the items in force (from the newest snapshot); a key not among them
     is refused, so a stale screen cannot acknowledge what it no longer shows. The first

@@ -32,9 +32,9 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dashboard.contract.event import Event, Location
+from dashboard.contract.settings import Settings
 from feeds.adapters.base import validation_reason
-from feeds.event import Event, Location
-from feeds.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ full snapshot and continues from exactly that entry, and a browser that resumes 
 Last-Event-ID) continues from its own entry as long as it is still in the log.
 
 Any snapshot registered with ``log=True`` is published this way: ``items`` names its list of
-``{"id": …}`` items (dashboard/board.py).
+``{"id": …}`` items (dashboard/contract/board.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import redis
 
-from feeds.keys import Keys
+from dashboard.contract.keys import Keys
 
 LOG_KEEP = 120  # entries kept per scope (four minutes at one every two seconds)
 

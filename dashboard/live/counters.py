@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from feeds.event import CATEGORY_ZH, Category
+from dashboard.contract.event import CATEGORY_ZH, Category
 
 # counts every SLA clock key: ARGV now, now + 1 h; per key: total, yellow-or-red, red, due within 1 h
 COUNT_CLOCKS = """

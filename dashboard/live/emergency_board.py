@@ -3,7 +3,7 @@ check-ins, shelters, boats, closures, tasks, gauges, incidents in the event wind
 layer (the storm's track, wind circles, forecast and landfalls, gauges, closures and vessels as
 GeoJSON), with its model and its builder.
 
-One read of the emergency picture (dashboard/live/emergency.py, shared by the round) serves every
+One read of the emergency picture (dashboard/live/emergency_state.py, shared by the round) serves every
 scope; composing a scope is a pure function of what was read, "now" (the run's clock) and the
 city's geography. Scope: the city or one district, named by adcode.
 """
@@ -17,11 +17,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from dashboard.board import Acknowledgement, EpochMs, Model, PageHead, Scope
+from dashboard.contract.board import Acknowledgement, EpochMs, Model, PageHead, PointGeometry, Scope
 from dashboard.live import charts
 from dashboard.live.alerts import acknowledgement
 from dashboard.live.counters import SUM_SCRIPT, category_name
-from dashboard.live.emergency import COLOUR_RANK, DONE_STATUSES, Geo
+from dashboard.live.emergency_state import COLOUR_RANK, DONE_STATUSES, Geo
 from dashboard.live.publish import LiveContext, Round
 from dashboard.live.state import hour_bucket
 from dashboard.live.stormpath import approach, destination, expected_path, forecast_points, km
@@ -294,11 +294,6 @@ class EmergencyCharts(Model):
 
 
 # the map layer: GeoJSON features, each with a ``kind``
-
-class PointGeometry(Model):
-    type: Literal["Point"] = "Point"
-    coordinates: tuple[float, float]
-
 
 class LineGeometry(Model):
     type: Literal["LineString"] = "LineString"

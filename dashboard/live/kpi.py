@@ -16,9 +16,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from dashboard.board import EpochMs, Model
+from dashboard.contract.board import EpochMs, Model
+from dashboard.contract.event import BEIJING
 from dashboard.live.state import CLOSE_STAGES, SIGN_STAGES
-from feeds.event import BEIJING
 
 Window = Literal["today", "24h", "7d", "30d"]
 KpiKey = Literal["closure", "on_time_sign_off", "response", "on_time_closure", "satisfaction", "sent_back"]

@@ -3,7 +3,7 @@ of the run's clock, and stores them where the web pushes them from.
 
 A round reads what every snapshot's header shares once — the live state's version, the newest event
 time, the feeds' health, the red alerts standing in each scope — and hands it to the builders
-(dashboard/board.py `Builder`), which read the rest themselves. A whole snapshot is stored under
+(dashboard/contract/board.py `Builder`), which read the rest themselves. A whole snapshot is stored under
 ``snap:NAME:SCOPE`` and appended to its capped log ``snaplog:NAME:SCOPE`` (what browsers are pushed,
 resuming from its ids); a change log appends entries against what this worker last published
 (dashboard/live/changelog.py).
@@ -20,16 +20,16 @@ import orjson
 import redis
 from pydantic import BaseModel
 
-from dashboard.board import Alert, ClockInfo, FeedState, Registry, Snapshot
+from dashboard.contract.board import Alert, ClockInfo, FeedState, Registry, Snapshot
+from dashboard.contract.clock import Clock
+from dashboard.contract.feed_health import collect
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import Feed
 from dashboard.live import alerts
 from dashboard.live.changelog import ChangeLog
-from dashboard.live.emergency import EmergencyStore, Geo, active_warnings, response
+from dashboard.live.emergency_state import EmergencyStore, Geo, active_warnings, response
 from dashboard.live.sla import Policies
-from feeds.clock import Clock
-from feeds.keys import Keys
-from feeds.registry import Feed
-from feeds.settings import Settings
-from feeds.status import collect
 
 SNAPLOG_KEEP = 50  # whole snapshots kept per log: a page resumes from the newest anyway
 
@@ -108,11 +108,11 @@ class Round:
         return alerts.standing(self.warnings, self.response, self.picture["acks"], self.ctx.geo, board.path)
 
     def head(self, snapshot: str, scope: str) -> dict[str, Any]:
-        """The fields of dashboard.board.SnapshotHead."""
+        """The fields of dashboard.contract.board.SnapshotHead."""
         return {"snapshot": snapshot, "scope": scope, "version": self.version, "as_of": int(self.now * 1000)}
 
     def page_head(self, snapshot: str, scope: str) -> dict[str, Any]:
-        """The fields of dashboard.board.PageHead: what a page's header shows."""
+        """The fields of dashboard.contract.board.PageHead: what a page's header shows."""
         return {**self.head(snapshot, scope), "clock": ClockInfo(**self.ctx.clock.describe()),
                 "data_as_of": max(self.newest.values(), default=0) or None, "feeds": self.feeds,
                 "alert": self.alerts.get(scope)}

@@ -20,7 +20,10 @@ from typing import Any
 import orjson
 import redis
 
-from dashboard.live import emergency
+from dashboard.contract.clock import Clock
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from dashboard.live import emergency_state as emergency
 from dashboard.live.sla import Policies
 from dashboard.live.state import (
     Deriver,
@@ -35,16 +38,13 @@ from dashboard.live.state import (
     order_key_of,
 )
 from dashboard.live.store import LiveStore, Ops
-from feeds.clock import Clock
-from feeds.keys import Keys
-from feeds.settings import Settings
 
 READ_CHUNK = 10_000
 EXAMPLES = 10
 
 
 @dataclass
-class Model:
+class LiveState:
     """The live state as a from-scratch replay computes it."""
 
     states: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -56,9 +56,9 @@ class Model:
 
 
 def replay(r: redis.Redis, keys: Keys, feeds: Iterable[str], settings: Settings, policies: Policies,
-           now: float | None = None) -> Model:
+           now: float | None = None) -> LiveState:
     now = Clock.from_settings(settings).now() if now is None else now
-    model = Model()
+    model = LiveState()
     others: list[dict[str, Any]] = []
     for code in feeds:
         for ev in _events(r, keys.stream(code)):
@@ -127,9 +127,9 @@ def _link_all(states: dict[str, dict[str, Any]], settings: Settings) -> None:
 
 # --- what the workers keep -----------------------------------------------------------------------
 
-def read_live(r: redis.Redis, keys: Keys, now: float) -> Model:
+def read_live(r: redis.Redis, keys: Keys, now: float) -> LiveState:
     horizon = Horizon.at(now)
-    model = Model()
+    model = LiveState()
     for key in _scan(r, f"{keys.live}:case:*"):
         raw = r.get(key)
         if raw is not None:
@@ -159,7 +159,7 @@ def _scan(r: redis.Redis, pattern: str) -> list[str]:
 
 # --- comparing ------------------------------------------------------------------------------------
 
-def compare(expected: Model, actual: Model) -> dict[str, Any]:
+def compare(expected: LiveState, actual: LiveState) -> dict[str, Any]:
     """Differences between a replay and the workers' state, by kind, with a few examples each."""
     report: dict[str, Any] = {}
     report["cases"] = _diff_maps(expected.states, actual.states)
@@ -204,7 +204,7 @@ def rebuild(r: redis.Redis, keys: Keys, feeds: Iterable[str], settings: Settings
     return out
 
 
-def write_model(r: redis.Redis, keys: Keys, model: Model, settings: Settings, policies: Policies) -> None:
+def write_model(r: redis.Redis, keys: Keys, model: LiveState, settings: Settings, policies: Policies) -> None:
     """Replace the live state with ``model`` (snapshots, the consumer groups and the ticker stay)."""
     patterns = ["case:*", "now:*", "agg:*", "due:*", "warn:*", "cell:*"]
     doomed = [k for p in patterns for k in _scan(r, f"{keys.live}:{p}")]

@@ -22,7 +22,7 @@ from typing import Any, Final, NoReturn
 
 import chinese_calendar
 
-from feeds.event import Category
+from dashboard.contract.event import Category
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class CaseFacts:
     """What a policy looks at besides the history."""
 
     source: str  # system code, e.g. "12345", "qy117", "110", "wg"
-    category: str  # feeds.event.Category value
+    category: str  # dashboard.contract.event.Category value
     priority: int  # 1 urgent … 4 low
     adcode: str | None  # district adcode (6 digits): urban or rural targets
     service_code: str | None = None  # Open311 service_code (12345 "JM003" 供水供电)
@@ -66,7 +66,7 @@ class CaseFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class Clock:
+class SlaClock:
     """One deadline a case runs against.
 
     ``yellow_at`` is ``deadline - yellow_fraction * (deadline - start)`` in wall time, also for
@@ -310,14 +310,14 @@ class _Policy:
     def applies(self, f: CaseFacts) -> bool:
         return f.source in self.sources and (self.categories is None or f.category in self.categories)
 
-    def clock(self, stage: _Stage, f: CaseFacts, steps: Sequence[tuple[float, int]]) -> Clock | None:
+    def clock(self, stage: _Stage, f: CaseFacts, steps: Sequence[tuple[float, int]]) -> SlaClock | None:
         run = stage.run(steps)
         if run is None:
             return None
         start, stopped = run
         deadline = stage.allowance(f).pick(f.adcode, self.urban_adcodes).deadline(start)
         yellow_at = max(start, deadline - self.yellow_fraction * (deadline - start))
-        return Clock(self.name, stage.name, stage.label_zh, stage.label_en, start, deadline, yellow_at, stopped)
+        return SlaClock(self.name, stage.name, stage.label_zh, stage.label_en, start, deadline, yellow_at, stopped)
 
 
 def _start_time(steps: Sequence[tuple[float, int]], rank: int) -> float | None:
@@ -373,7 +373,7 @@ class Policies:
         p = self._find(facts)
         return None if p is None else p.name
 
-    def clocks(self, facts: CaseFacts, history: Sequence[tuple[float, str]]) -> list[Clock]:
+    def clocks(self, facts: CaseFacts, history: Sequence[tuple[float, str]]) -> list[SlaClock]:
         """The case's clocks, in the policy's stage order; [] for a cancelled case or no policy.
 
         ``history`` holds (epoch seconds, status) steps in any order, duplicates allowed; unknown

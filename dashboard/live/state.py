@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from dashboard.live.sla import CaseFacts, Clock, Policies
-from feeds.event import BEIJING
+from dashboard.contract.event import BEIJING
+from dashboard.live.sla import CaseFacts, Policies, SlaClock
 
 STATUS_RANK: dict[str, int] = {s: i for i, s in enumerate((
     "reported", "accepted", "dispatched", "in_progress", "resolved", "closed", "rated", "reopened", "cancelled"))}
@@ -206,7 +206,7 @@ class Deriver:
         self.policies = policies
         self.keys = keys
 
-    def clocks(self, state: Mapping[str, Any]) -> list[Clock]:
+    def clocks(self, state: Mapping[str, Any]) -> list[SlaClock]:
         cur = state["cur"]
         facts = CaseFacts(source=state["src"], category=cur.get("category", "other"),
                           priority=cur.get("priority", 3), adcode=cur.get("adcode"),
@@ -258,7 +258,7 @@ class Deriver:
             for m in metrics:
                 out.counts[(key, f"{value}|{m}")] += 1
 
-    def _clock(self, clock: Clock, state: Mapping[str, Any], dims: list[tuple[str, str]],
+    def _clock(self, clock: SlaClock, state: Mapping[str, Any], dims: list[tuple[str, str]],
                add: _Adder, out: Contrib) -> None:
         stage = f"{clock.policy}.{clock.stage}"
         if clock.stopped is not None:
@@ -272,7 +272,7 @@ class Deriver:
             if dim in CLOCK_DIMS:
                 out.clocks[(stage, f"{dim}|{value}")] = (clock.deadline, clock.yellow_at)
 
-    def marker(self, state: Mapping[str, Any], clocks: Iterable[Clock]) -> dict[str, Any] | None:
+    def marker(self, state: Mapping[str, Any], clocks: Iterable[SlaClock]) -> dict[str, Any] | None:
         cur = state["cur"]
         if cur.get("lat") is None or cur["status"] in DONE or cur["status"] == "cancelled":
             return None

@@ -18,7 +18,10 @@ from typing import Any
 import orjson
 import redis
 
-from dashboard.live.emergency import EmergencyStore
+from dashboard.contract.clock import Clock
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from dashboard.live.emergency_state import EmergencyStore
 from dashboard.live.sla import Policies
 from dashboard.live.state import (
     DONE,
@@ -35,9 +38,6 @@ from dashboard.live.state import (
     linkable,
     order_key_of,
 )
-from feeds.clock import Clock
-from feeds.keys import Keys
-from feeds.settings import Settings
 
 log = logging.getLogger(__name__)
 

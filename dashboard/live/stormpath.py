@@ -1,7 +1,7 @@
 """Where a storm goes and when it reaches a place: its expected path (the official forecast, else
 its current motion carried on), closest approach and wind-circle arrival per district.
 
-Pure functions on the compact fixes of dashboard/live/emergency.py: ``[t, lat, lon, …]`` forecast
+Pure functions on the compact fixes of dashboard/live/emergency_state.py: ``[t, lat, lon, …]`` forecast
 points and fixes with ``r7``/``r10``/``r12`` as [ne, se, sw, nw] radii in km.
 """
 

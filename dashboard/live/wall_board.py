@@ -24,15 +24,15 @@ from typing import Any, Literal
 import orjson
 from pydantic import Field
 
-from dashboard.board import EpochMs, Model, PageHead, Scope, SnapshotHead
+from dashboard.contract.board import EpochMs, Model, PageHead, PointGeometry, Scope, SnapshotHead
+from dashboard.contract.event import BEIJING
+from dashboard.contract.geo import districts, towns
 from dashboard.live import charts, kpi
 from dashboard.live.counters import COUNT_CLOCKS, SUM_SCRIPT, category_name, ints, pairs
 from dashboard.live.kpi import Kpis, Window, WindowRange
 from dashboard.live.publish import LiveContext, Round
 from dashboard.live.sla import Policies, light
 from dashboard.live.state import beijing_day, day_bucket, epoch, hour_bucket
-from feeds.event import BEIJING
-from feeds.geo import districts, towns
 
 TICKER_SHOWN = 20
 DETAIL_POLICIES = ("hotline12345", "enterprise117")  # every stage a row; other policies one row each
@@ -127,11 +127,6 @@ class WallSnapshot(PageHead):
 
 
 # --- the case map -----------------------------------------------------------------------------
-
-class PointGeometry(Model):
-    type: Literal["Point"] = "Point"
-    coordinates: tuple[float, float] = Field(description="longitude, latitude (WGS-84; the tiles' datum as sent)")
-
 
 class CaseProperties(Model):
     source: str

@@ -4,7 +4,7 @@ One process runs three consumers in one loop: the ``live`` consumer group (case 
 KPIs), the ``archive`` consumer group (every event into SQL) and, while it holds the snapshot
 lease, the snapshot builder. Start as many processes as you like: the groups share the work, a
 dead worker's pending entries are claimed by the others, one process at a time builds snapshots.
-Windows, SLA lights and ``as_of`` follow the run's clock (feeds/clock.py, from the settings);
+Windows, SLA lights and ``as_of`` follow the run's clock (dashboard/contract/clock.py, from the settings);
 claiming, heartbeats, leases and the snapshot cadence are real time.
 """
 
@@ -22,19 +22,19 @@ from typing import Any
 import orjson
 import redis
 
-from dashboard.board import Builder, Registry, Scope, scopes
 from dashboard.boards import REGISTRY
+from dashboard.contract.board import Builder, Registry, Scope, scopes
+from dashboard.contract.clock import Clock
+from dashboard.contract.event import Kind
+from dashboard.contract.keys import Keys
+from dashboard.contract.lease import Leases
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import Feed, load_feeds
 from dashboard.live.consumer import MAX_DELIVERIES, Entry, GroupReader, backoff
 from dashboard.live.publish import LiveContext, Publisher, Round
 from dashboard.live.sla import Policies
 from dashboard.live.store import LiveStore
 from feeds.adapters.base import Reject
-from feeds.clock import Clock
-from feeds.event import Kind
-from feeds.keys import Keys
-from feeds.lease import Leases
-from feeds.registry import Feed, load_feeds
-from feeds.settings import Settings
 from feeds.sink import StreamSink
 
 log = logging.getLogger(__name__)

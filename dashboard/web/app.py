@@ -23,16 +23,16 @@ from flask import Response, redirect, request, stream_with_context
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from dashboard.board import Board, Registry, resolve
 from dashboard.boards import REGISTRY
+from dashboard.contract.board import Board, Registry, resolve
+from dashboard.contract.clock import Clock
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import Feed, load_feeds
 from dashboard.live import alerts
 from dashboard.web import health
 from dashboard.web.mapconf import TileProbe, display_datum
 from dashboard.web.push import BLOCK_MS, Pusher
-from feeds.clock import Clock
-from feeds.keys import Keys
-from feeds.registry import Feed, load_feeds
-from feeds.settings import Settings
 from layouts.frame import NAV, Page, Site
 
 log = logging.getLogger(__name__)

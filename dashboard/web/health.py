@@ -12,11 +12,11 @@ import redis
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from dashboard.contract.feed_health import collect
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import Feed
 from dashboard.web.push import connected_screens
-from feeds.keys import Keys
-from feeds.registry import Feed
-from feeds.settings import Settings
-from feeds.status import collect
 
 
 def snapshot_ages(r: redis.Redis, keys: Keys, checks: list[tuple[str, str]], now_ms: int) -> dict[str, float | None]:

@@ -23,7 +23,7 @@ import httpx
 import shapely
 from shapely.geometry import mapping
 
-from feeds.geo import (
+from dashboard.contract.geo import (
     Datum,
     cnmaps_land,
     districts,

@@ -1,7 +1,7 @@
 """Server-sent events: a board's snapshots, from Redis to one open page.
 
 One stream per page multiplexes the logs of every snapshot the board reads (its registration says
-which, dashboard/board.py): a whole snapshot's log (a page only ever needs the newest entry) and a
+which, dashboard/contract/board.py): a whole snapshot's log (a page only ever needs the newest entry) and a
 change log's (a page needs every entry, in order). Each SSE event is named after its snapshot, and
 its id is the position in every log, ``<id>|<id>…`` in the registration's order, so a browser's
 automatic reconnect (``Last-Event-ID``) resumes exactly where it was: the newest whole snapshots
@@ -23,10 +23,10 @@ from typing import Any, cast
 import orjson
 import redis
 
-from dashboard.board import Snapshot
+from dashboard.contract.board import Snapshot
+from dashboard.contract.geo import Datum
+from dashboard.contract.keys import Keys
 from dashboard.web.mapconf import shift_geojson
-from feeds.geo import Datum
-from feeds.keys import Keys
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from feeds.settings import Settings
+from dashboard.contract.settings import Settings
 
 GRACEFUL_S = 3  # open push streams never finish by themselves; browsers reconnect to the new worker
 

@@ -1,7 +1,7 @@
 """What every adapter shares: the reject record, the normalising step and the adapter signature.
 
 An adapter turns one upstream payload (bytes as received: a response body, a file, a row) into
-*candidates* — plain dicts with the fields of :class:`feeds.event.Event` — or :class:`Reject`
+*candidates* — plain dicts with the fields of :class:`dashboard.contract.event.Event` — or :class:`Reject`
 records. It never raises on bad input: one bad record becomes one reject naming the field.
 :func:`normalise` then masks personal data and validates the candidate into an Event.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from feeds.event import (
+from dashboard.contract.event import (
     BEIJING,
     EVENT_DEFAULTS,
     EXACT_SUPPORTED,
@@ -26,7 +26,7 @@ from feeds.event import (
     construct_event,
     now_utc,
 )
-from feeds.privacy import mask_text, mask_value
+from dashboard.contract.privacy import mask_text, mask_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,15 @@ class Reject:
 
 
 Candidate = dict[str, Any]
+
+
+class FieldError(ValueError):
+    """One value of a record that makes the record (or a CAP <info> block) unusable; the adapter turns
+    it into a Reject naming the field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
 
 
 class Exact(dict[str, Any]):

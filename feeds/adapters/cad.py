@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Final
 
+from dashboard.contract.event import make_event_id
 from feeds.adapters.base import Candidate, Parsed, Reject, masked_raw
 from feeds.adapters.mapping import (
     DEFAULT_TZ,
@@ -27,7 +28,6 @@ from feeds.adapters.mapping import (
     shown,
     to_int,
 )
-from feeds.event import make_event_id
 
 STATUSES: Final[Mapping[str, str]] = {
     "Created": "reported", "Acknowledged": "accepted", "Dispatched": "dispatched",

@@ -24,10 +24,10 @@ from defusedxml.ElementTree import fromstring
 from shapely.errors import GEOSException
 from shapely.geometry import Polygon
 
-from feeds.adapters.base import Parsed, Reject
-from feeds.event import BEIJING, Category, Status, make_event_id
-from feeds.geo import Datum, to_wgs84
-from feeds.privacy import mask_text
+from dashboard.contract.event import BEIJING, Category, Status, make_event_id
+from dashboard.contract.geo import Datum, to_wgs84
+from dashboard.contract.privacy import mask_text
+from feeds.adapters.base import FieldError, Parsed, Reject
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +76,6 @@ _PROVINCES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82"
     .split()
 )
-
-
-class _FieldError(Exception):
-    """A value inside one <info> block that makes the block unusable; becomes a Reject."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +245,7 @@ def _colour_table(options: Mapping[str, Any]) -> Mapping[str, int]:
 def _info_candidate(ctx: _Context, h: _Header, info: Element, index: int) -> Parsed:
     try:
         areas, first_point = _areas(info, ctx.datum)
-    except _FieldError as err:
+    except FieldError as err:
         return Reject(str(err), ctx.raw, h.identifier)
     event, headline = _text(info, "event"), _text(info, "headline")
     colour = _colour(info, headline, event)
@@ -381,11 +374,11 @@ def _parse_point(token: str, field: str, datum: Datum) -> list[float]:
             raise ValueError(token)
         lat, lon = float(parts[0]), float(parts[1])
     except ValueError:
-        raise _FieldError(field, f"{token[:40]!r} is not a 'lat,lon' pair") from None
+        raise FieldError(field, f"{token[:40]!r} is not a 'lat,lon' pair") from None
     if not (math.isfinite(lat) and -90 <= lat <= 90):
-        raise _FieldError("lat", f"{parts[0][:20]} out of range in {field}")
+        raise FieldError("lat", f"{parts[0][:20]} out of range in {field}")
     if not (math.isfinite(lon) and -180 <= lon <= 180):
-        raise _FieldError("lon", f"{parts[1][:20]} out of range in {field}")
+        raise FieldError("lon", f"{parts[1][:20]} out of range in {field}")
     wlat, wlon = to_wgs84(lat, lon, datum)
     return [wlon, wlat]
 
@@ -393,7 +386,7 @@ def _parse_point(token: str, field: str, datum: Datum) -> list[float]:
 def _parse_polygon(text: str, datum: Datum) -> list[list[float]]:
     ring = [_parse_point(t, "polygon", datum) for t in _tokens(text)]
     if len(ring) < 3:
-        raise _FieldError("polygon", f"needs at least 3 points, got {len(ring)}")
+        raise FieldError("polygon", f"needs at least 3 points, got {len(ring)}")
     if ring[0] != ring[-1]:
         ring.append(ring[0])  # CAP requires a closed ring; close it rather than lose the warning
     return ring
@@ -402,14 +395,14 @@ def _parse_polygon(text: str, datum: Datum) -> list[list[float]]:
 def _parse_circle(text: str, datum: Datum) -> tuple[list[float], float]:
     parts = _tokens(text)
     if len(parts) != 2:
-        raise _FieldError("circle", f"{text.strip()[:40]!r} is not 'lat,lon radius'")
+        raise FieldError("circle", f"{text.strip()[:40]!r} is not 'lat,lon radius'")
     centre = _parse_point(parts[0], "circle", datum)
     try:
         radius = float(parts[1])
     except ValueError:
         radius = math.nan
     if not (math.isfinite(radius) and radius >= 0):
-        raise _FieldError("circle", f"radius {parts[1][:20]!r} is not a distance in km")
+        raise FieldError("circle", f"radius {parts[1][:20]!r} is not a distance in km")
     return centre, radius
 
 

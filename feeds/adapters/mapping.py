@@ -42,10 +42,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
-from feeds.adapters.base import RAW_MAX, Candidate, Parsed, Reject, masked_raw
-from feeds.event import make_event_id
-from feeds.geo import Datum, to_wgs84
-from feeds.privacy import mask_text
+from dashboard.contract.event import make_event_id
+from dashboard.contract.geo import Datum, to_wgs84
+from dashboard.contract.privacy import mask_text
+from feeds.adapters.base import RAW_MAX, Candidate, FieldError, Parsed, Reject, masked_raw
 
 DEFAULT_TZ: Final = "Asia/Shanghai"
 YEAR_MIN, YEAR_MAX = 1970, 2100
@@ -54,14 +54,6 @@ _BOM: Final = b"\xef\xbb\xbf"
 
 
 # --- helpers shared by the adapters -------------------------------------------------------
-
-
-class FieldError(ValueError):
-    """One bad field of one record; the adapter turns it into a Reject naming the field."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
 
 
 def is_empty(value: Any) -> bool:

@@ -30,6 +30,7 @@ import defusedxml.ElementTree as SafeET
 import orjson
 from defusedxml import DefusedXmlException
 
+from dashboard.contract.event import BEIJING, Category, Event, Location, Status, make_event_id, max_length
 from feeds.adapters.base import Candidate, Exact, Parsed, Reject, masked_raw
 from feeds.adapters.mapping import (
     DEFAULT_TZ,
@@ -45,7 +46,6 @@ from feeds.adapters.mapping import (
     shown,
     to_int,
 )
-from feeds.event import BEIJING, Category, Event, Location, Status, make_event_id, max_length
 
 _blake2b = hashlib.blake2b  # make_event_id's hash
 

@@ -24,10 +24,10 @@ from typing import Any
 
 import orjson
 
-from feeds.adapters.base import Parsed, Reject
-from feeds.event import BEIJING, make_event_id
-from feeds.geo import Datum, to_wgs84
-from feeds.privacy import mask_text
+from dashboard.contract.event import BEIJING, make_event_id
+from dashboard.contract.geo import Datum, to_wgs84
+from dashboard.contract.privacy import mask_text
+from feeds.adapters.base import FieldError, Parsed, Reject
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,6 @@ _BST_TIME_RE = re.compile(r"\d{10}")
 _FOUR_DIGITS_RE = re.compile(r"\d{4}")
 _CN_NUMBERS_RE = re.compile(r"\d{4}(?:,\d{4})*")
 _QUADRANTS = ("ne", "se", "sw", "nw")
-
-
-class _FieldError(Exception):
-    """One value of a record that makes the record unusable; becomes a Reject naming the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,11 +156,11 @@ def _position(lat: float | None, lon: float | None, datum: Datum) -> tuple[float
     if lat is None or lon is None or (lat == 0 and lon == 0):
         return None, None
     if not (math.isfinite(lat) and -90 <= lat <= 90):
-        raise _FieldError("lat", f"{lat} out of range")
+        raise FieldError("lat", f"{lat} out of range")
     if math.isfinite(lon) and 180 < lon <= 360:
         lon -= 360  # a storm east of the date line (CMA writes 255.0°E for 105.0°W)
     if not (math.isfinite(lon) and -180 <= lon <= 180):
-        raise _FieldError("lon", f"{lon} out of range")
+        raise FieldError("lon", f"{lon} out of range")
     return to_wgs84(float(lat), float(lon), datum)
 
 
@@ -253,7 +246,7 @@ def _bst_storm(ctx: _Context, header: str | None, header_no: int,
         return
     try:
         head = _bst_header(header)
-    except _FieldError as err:
+    except FieldError as err:
         # the lines under a bad header belong to no known storm: the header is the one bad record
         yield Reject(str(err), _raw(header), f"line {header_no}")
         return
@@ -269,13 +262,13 @@ def _bst_storm(ctx: _Context, header: str | None, header_no: int,
 def _bst_header(line: str) -> dict[str, str]:
     p = line.split()
     if len(p) < 7:
-        raise _FieldError("header", f"expected at least 7 fields, got {len(p)}")
+        raise FieldError("header", f"expected at least 7 fields, got {len(p)}")
     for name, value in (("intl", p[1]), ("serial", p[3])):
         if not _FOUR_DIGITS_RE.fullmatch(value):
-            raise _FieldError("header", f"{name} number {value[:10]!r} is not 4 digits")
+            raise FieldError("header", f"{name} number {value[:10]!r} is not 4 digits")
     # a storm formed by a merger carries both China numbers: "7127,7128" (Faye(Gloria), 1971)
     if not _CN_NUMBERS_RE.fullmatch(p[4]):
-        raise _FieldError("header", f"China number {p[4][:20]!r} is not 4 digits")
+        raise FieldError("header", f"China number {p[4][:20]!r} is not 4 digits")
     # the compile date closes the line; the name (possibly absent) sits between it and the interval
     tail = p[7:-1] if len(p) > 7 and re.fullmatch(r"\d{8}", p[-1]) else p[7:]
     return {"intl": p[1], "serial": p[3], "cn": p[4], "end": p[5], "name": " ".join(tail)}
@@ -305,29 +298,29 @@ def _full_year(yy: int, near: int) -> int:
 def _bst_fix(ctx: _Context, no: int, line: str) -> _Fix | Reject:
     try:
         return _bst_values(ctx, line)
-    except _FieldError as err:
+    except FieldError as err:
         return Reject(str(err), _raw(line), f"line {no}")
 
 
 def _bst_int(value: str, name: str) -> int:
     if not re.fullmatch(r"-?\d{1,6}", value):
-        raise _FieldError(name, f"{value[:20]!r} is not an integer")
+        raise FieldError(name, f"{value[:20]!r} is not an integer")
     return int(value)
 
 
 def _bst_values(ctx: _Context, line: str) -> _Fix:
     p = line.split()
     if len(p) not in (6, 7):
-        raise _FieldError("record", f"expected 6 or 7 fields, got {len(p)}")
+        raise FieldError("record", f"expected 6 or 7 fields, got {len(p)}")
     if not _BST_TIME_RE.fullmatch(p[0]):
-        raise _FieldError("time", f"{p[0][:20]!r} is not YYYYMMDDHH")
+        raise FieldError("time", f"{p[0][:20]!r} is not YYYYMMDDHH")
     try:
         t = datetime.strptime(p[0], "%Y%m%d%H").replace(tzinfo=UTC)
     except ValueError:
-        raise _FieldError("time", f"{p[0]!r} is not a valid date and hour") from None
+        raise FieldError("time", f"{p[0]!r} is not a valid date and hour") from None
     intensity = _bst_int(p[1], "intensity")
     if intensity not in INTENSITY:
-        raise _FieldError("intensity", f"unknown category {intensity}")
+        raise FieldError("intensity", f"unknown category {intensity}")
     lat, lon = _position(_bst_int(p[2], "lat") / 10, _bst_int(p[3], "lon") / 10, ctx.datum)
     pressure, wind = _bst_int(p[4], "pressure"), _bst_int(p[5], "wind")
     attrs = {"owd_ms": _bst_int(p[6], "owd")} if len(p) == 7 else {}
@@ -372,7 +365,7 @@ def _json_storm(ctx: _Context, obj: dict[str, Any]) -> Iterator[Parsed]:
     for index, point in enumerate(points):
         try:
             fix = _json_fix(ctx, point)
-        except _FieldError as err:
+        except FieldError as err:
             yield Reject(str(err), _raw(point), f"{key}#{index}")
             continue
         yield _candidate(ctx, storm, fix)
@@ -387,18 +380,18 @@ def _opt_num(value: Any, name: str) -> float | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise _FieldError(name, f"{value!r} is not a number")
+        raise FieldError(name, f"{value!r} is not a number")
     if isinstance(value, int | float):
         num = float(value)
     elif isinstance(value, str):
         try:
             num = float(value)
         except ValueError:
-            raise _FieldError(name, f"{value[:20]!r} is not a number") from None
+            raise FieldError(name, f"{value[:20]!r} is not a number") from None
     else:
-        raise _FieldError(name, f"{type(value).__name__} is not a number")
+        raise FieldError(name, f"{type(value).__name__} is not a number")
     if not math.isfinite(num):
-        raise _FieldError(name, f"{value!r} is not a finite number")
+        raise FieldError(name, f"{value!r} is not a finite number")
     return int(num) if num.is_integer() and abs(num) < 2**53 else num
 
 
@@ -415,7 +408,7 @@ def _opt_time(value: Any) -> datetime | None:
 def _json_time(value: Any) -> datetime:
     t = _opt_time(value)
     if t is None:
-        raise _FieldError("time", f"{str(value)[:30]!r} is not an ISO time")
+        raise FieldError("time", f"{str(value)[:30]!r} is not an ISO time")
     return t
 
 
@@ -433,7 +426,7 @@ def _intensity_from_text(strong: str | None) -> int:
 
 def _json_fix(ctx: _Context, point: Any) -> _Fix:
     if not isinstance(point, dict):
-        raise _FieldError("point", "not an object")
+        raise FieldError("point", "not an object")
     t = _json_time(point.get("time"))
     lat, lon = _position(_opt_num(point.get("lat"), "lat"), _opt_num(point.get("lng"), "lon"), ctx.datum)
     strong = _opt_str(point.get("strong"))
@@ -467,7 +460,7 @@ def _landfall(value: Any, datum: Datum) -> list[tuple[datetime, dict[str, Any]]]
             if t is None:
                 continue
             lat, lon = _position(_opt_num(item.get("lat"), "lat"), _opt_num(item.get("lng"), "lon"), datum)
-        except _FieldError as err:
+        except FieldError as err:
             log.debug("typhoon: landfall entry dropped: %s", err)
             continue
         entry = {"position": _opt_str(item.get("position")), "time": t.isoformat(), "lat": lat, "lon": lon}
@@ -495,7 +488,7 @@ def _as_list(value: Any) -> list[Any]:
 def _forecast_point(point: Any, datum: Datum) -> dict[str, Any] | None:
     try:
         if not isinstance(point, dict):
-            raise _FieldError("forecast", "point is not an object")
+            raise FieldError("forecast", "point is not an object")
         t = _json_time(point.get("time"))
         lat, lon = _position(_opt_num(point.get("lat"), "lat"), _opt_num(point.get("lng"), "lon"), datum)
         strong = _opt_str(point.get("strong"))
@@ -506,7 +499,7 @@ def _forecast_point(point: Any, datum: Datum) -> dict[str, Any] | None:
             "wind_ms": _opt_num(point.get("speed"), "wind"),
             "power": _opt_num(point.get("power"), "power"),
         }
-    except _FieldError as err:
+    except FieldError as err:
         log.debug("typhoon: forecast point dropped: %s", err)
         return None
     return {k: v for k, v in values.items() if v is not None}

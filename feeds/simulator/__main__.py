@@ -20,8 +20,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data-dir", type=Path, default=Path("var"))
     p.add_argument("--city", default="440700", help="6-digit city adcode (e.g. 445300 for Yunfu)")
     p.add_argument("--backfill-h", type=float, default=2.0, help="hours simulated before start")
-    p.add_argument("--clock-origin", type=float, help="epoch seconds: run on the shared clock (feeds/clock.py) "
-                   "that starts there (default: PINGAN_CLOCK_ORIGIN, else simulated time starts now)")
+    p.add_argument("--clock-origin", type=float,
+                   help="epoch seconds: run on the shared clock (dashboard/contract/clock.py) that starts there"
+                   " (default: PINGAN_CLOCK_ORIGIN, else simulated time starts now)")
     p.add_argument("--volume", action="append", default=[], metavar="FEED=N",
                    help=f"cases per day for a feed (defaults: {DEFAULT_VOLUMES})")
     p.add_argument("--fault", action="append", default=[], metavar="FEED=MODE")

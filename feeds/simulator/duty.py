@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from feeds.simulator.emergency import Emergency, Response
 from feeds.simulator.geography import CityGeo, Grid
+from feeds.simulator.response import Emergency, Response
 
 DEPTS = ("{d}应急管理局", "{d}水利局", "{d}自然资源局", "{d}住房和城乡建设局", "{d}交通运输局",
          "{d}农业农村局", "{t}派出所", "{t}消防救援站", "{t}供电所", "{t}卫生院", "{t}综合行政执法办",

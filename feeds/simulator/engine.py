@@ -14,13 +14,13 @@ from typing import Any
 
 import orjson
 
-from feeds.simulator import clock
+from feeds.simulator import simtime
 from feeds.simulator.geography import CityGeo
+from feeds.simulator.ledger import RETENTION_H, Store
 from feeds.simulator.model import CaseVersion, Model
-from feeds.simulator.registry import FeedInfo, load_feeds
 from feeds.simulator.render import Renderer, b64
 from feeds.simulator.scenario import Placed, Scenario, place
-from feeds.simulator.store import RETENTION_H, Store
+from feeds.simulator.upstreams import FeedInfo, load_feeds
 from feeds.simulator.writers import DropFolder, ExchangeTable
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,8 @@ class Simulator:
         self.lock = threading.RLock()
         self.seed, self.speed, self.slow_s = seed, speed, slow_s
         if start is None and clock_origin is not None:  # the run's shared clock starts at its origin
-            start = datetime.fromtimestamp(int(clock_origin), clock.BEIJING)
-        self.start = (start or clock.beijing_now()).astimezone(clock.BEIJING).replace(microsecond=0)
+            start = datetime.fromtimestamp(int(clock_origin), simtime.BEIJING)
+        self.start = (start or simtime.beijing_now()).astimezone(simtime.BEIJING).replace(microsecond=0)
         self.feeds: dict[str, FeedInfo] = load_feeds(registry)
         self.city = CityGeo(city)
         self.store = Store(self.feeds)
@@ -62,7 +62,7 @@ class Simulator:
         self._files_until = {f: _floor(anchor, FILE_EVERY) for f in self.folders}
         self._pruned_at = anchor
         self.advance_to(self.start)
-        self.clock = clock.SimClock(self.start, speed, origin=clock_origin)
+        self.clock = simtime.SimClock(self.start, speed, origin=clock_origin)
         for feed, mode in (faults or {}).items():
             self.set_fault(feed, mode)
 
@@ -75,7 +75,7 @@ class Simulator:
         with self.lock:
             if self.paused or t <= self.model.now:
                 return
-            self.model.advance_to(t.astimezone(clock.BEIJING).replace(microsecond=0))
+            self.model.advance_to(t.astimezone(simtime.BEIJING).replace(microsecond=0))
             self._write()
             if self.model.now - self._pruned_at >= PRUNE_EVERY:
                 self._prune()
@@ -155,7 +155,7 @@ class Simulator:
             self.store.add(feed, self.now, key, raw=orjson.dumps(row))
             self.store.logs[feed].pending.clear()  # rows are written, not served on a poll
             if feed == "xf":
-                self.table.queue([{"updated_at": clock.iso(self.now), **row}], injected=True)
+                self.table.queue([{"updated_at": simtime.iso(self.now), **row}], injected=True)
                 self.table.flush(self.now)
             else:
                 self.folders[feed].queue(self.now, [row], injected=True)
@@ -169,8 +169,8 @@ class Simulator:
     def status(self) -> dict[str, Any]:
         with self.lock:
             return {
-                "sim_time": clock.iso(self.now), "speed": self.speed, "seed": self.seed,
-                "city": self.city.city, "paused": self.paused, "start": clock.iso(self.start),
+                "sim_time": simtime.iso(self.now), "speed": self.speed, "seed": self.seed,
+                "city": self.city.city, "paused": self.paused, "start": simtime.iso(self.start),
                 "shared_clock": self.clock.shared,
                 "scenario": self.scenario.status() if self.scenario else None,
                 "feeds": {f: {"mode": self.modes[f], "adapter": info.adapter,
@@ -212,4 +212,4 @@ class Simulator:
 
 
 def _floor(t: datetime, step: timedelta) -> datetime:
-    return clock.align_up(t, step) - step if (t - clock.EPOCH) % step else t
+    return simtime.align_up(t, step) - step if (t - simtime.EPOCH) % step else t

@@ -16,7 +16,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.ops import unary_union
 from shapely.prepared import PreparedGeometry, prep
 
-from feeds import geo
+from dashboard.contract import geo
 
 VILLAGES_PER_TOWN = 1330 / 73
 GRIDS_PER_VILLAGE = 2954 / 1330

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from feeds.event import BEIJING
+from dashboard.contract.event import BEIJING
 from feeds.simulator.geography import CityGeo
 
 REPORT_EVERY = timedelta(minutes=10)

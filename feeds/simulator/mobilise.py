@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from feeds.simulator.emergency import Emergency
 from feeds.simulator.geography import CityGeo
+from feeds.simulator.response import Emergency
 
 REPORT_EVERY = timedelta(minutes=30)
 SHARE = {0: 0.0, 1: 0.1, 2: 0.3, 3: 0.6, 4: 0.9}  # forces activated, by severity

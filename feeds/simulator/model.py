@@ -15,19 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from feeds.simulator import clock, stormgen
-from feeds.simulator import emergency as em
+from feeds.simulator import response as em
+from feeds.simulator import simtime, stormgen
 from feeds.simulator.cases import Case, make_case
 from feeds.simulator.duty import Duty
-from feeds.simulator.emergency import Emergency
 from feeds.simulator.geography import CityGeo
 from feeds.simulator.hydro import REPORT_EVERY as GAUGE_EVERY
 from feeds.simulator.hydro import Gauges
+from feeds.simulator.ledger import Store
 from feeds.simulator.lifecycle import PROFILES
 from feeds.simulator.mobilise import REPORT_EVERY as MOBILISE_EVERY
 from feeds.simulator.mobilise import Mobiliser
+from feeds.simulator.response import Emergency
 from feeds.simulator.signals import Signals
-from feeds.simulator.store import Store
 from feeds.simulator.storm import Storm, StormTrack
 from feeds.simulator.surge import STORM_TYPES, Surge
 from feeds.simulator.traffic import DEFAULT_VOLUMES, block_offsets, expected, filler_offset
@@ -85,7 +85,7 @@ class Model:
 
     def advance_to(self, t: datetime) -> None:
         while self.now < t:
-            end = min(t, clock.align_up(self.now, clock.BLOCK))
+            end = min(t, simtime.align_up(self.now, simtime.BLOCK))
             self._segment(self.now, end)
             self.now = end
 
@@ -96,7 +96,7 @@ class Model:
         self._scheduled(a, b)
 
     def _arrive(self, feed: str, a: datetime, b: datetime) -> None:
-        index = clock.block_index(b)
+        index = simtime.block_index(b)
         if self._block.get(feed) != index:
             self._block[feed] = index
             self._arrivals[feed] = self._draw_block(feed, index, a)
@@ -111,7 +111,7 @@ class Model:
 
     def _draw_block(self, feed: str, index: int, a: datetime) -> list[tuple[datetime, bool]]:
         """The block's arrivals (time, whether a storm brought it), ordered by time."""
-        start, end = clock.block_bounds(index)
+        start, end = simtime.block_bounds(index)
         volume = self.volumes[feed]
         times = [(start + timedelta(seconds=s), False)
                  for s in block_offsets(self.seed, feed, index, expected(feed, volume, start))]
@@ -154,7 +154,7 @@ class Model:
             if resp is not None:
                 self.store.add("yj", mark, resp.case, resp)
                 self.duty.plan(resp)
-            if (mark - clock.EPOCH) % MOBILISE_EVERY == timedelta(0):
+            if (mark - simtime.EPOCH) % MOBILISE_EVERY == timedelta(0):
                 for mob in self.mobiliser.reports(mark):
                     self.store.add("yj", mark, mob.case, mob)
         self._actions(self.duty.due(b))
@@ -184,7 +184,7 @@ class Model:
 
 def _marks(a: datetime, b: datetime, step: timedelta) -> list[datetime]:
     """Multiples of ``step`` (from EPOCH) in (a, b]."""
-    out, t = [], clock.align_up(a, step)
+    out, t = [], simtime.align_up(a, step)
     while t <= b:
         out.append(t)
         t += step

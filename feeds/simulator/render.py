@@ -9,16 +9,16 @@ from typing import Any
 import orjson
 
 from feeds.simulator.duty import CheckIn, Closure, Task
-from feeds.simulator.emergency import Response
-from feeds.simulator.formats import cad, cap, emergency, open311, readings, tables, typhoon
+from feeds.simulator.formats import cad, cap, open311, readings, reports, tables, typhoon
 from feeds.simulator.formats.documents import ENVELOPES, Raw, bare, cad_envelope, dumps
 from feeds.simulator.formats.records import CASE_RECORDS
 from feeds.simulator.geography import CityGeo
 from feeds.simulator.hydro import Reading
+from feeds.simulator.ledger import Entry
 from feeds.simulator.mobilise import Mobilisation
 from feeds.simulator.model import CaseVersion, StormFix
-from feeds.simulator.registry import FeedInfo
-from feeds.simulator.store import Entry
+from feeds.simulator.response import Response
+from feeds.simulator.upstreams import FeedInfo
 from feeds.simulator.vessels import VesselFix
 
 ROWS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -50,15 +50,15 @@ class Renderer:
         if isinstance(fact, Reading):
             return readings.gauge(fact, info.datum)
         if isinstance(fact, Response):
-            return emergency.response(fact, self.city)
+            return reports.response(fact, self.city)
         if isinstance(fact, Mobilisation):
-            return emergency.mobilisation(fact, self.city)
+            return reports.mobilisation(fact, self.city)
         if isinstance(fact, CheckIn):
-            return emergency.checkin(fact, self.city, info.datum)
+            return reports.checkin(fact, self.city, info.datum)
         if isinstance(fact, Closure):
-            return emergency.closure(fact, self.city, info.datum)
+            return reports.closure(fact, self.city, info.datum)
         if isinstance(fact, Task):
-            return emergency.task(fact, self.city)
+            return reports.task(fact, self.city)
         if isinstance(fact, VesselFix):
             return readings.vessel(fact, self.city, info.datum)
         return cap.alert_xml(fact, self.city)

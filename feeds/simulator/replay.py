@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from dashboard.contract.event import BEIJING
 from feeds.adapters import typhoon as adapter
 from feeds.adapters.base import Reject
-from feeds.event import BEIJING
 from feeds.simulator.geography import CityGeo
 from feeds.simulator.storm import (
     QUADRANTS,

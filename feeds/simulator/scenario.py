@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from feeds.simulator import replay, stormgen
-from feeds.simulator.clock import iso
 from feeds.simulator.geography import CityGeo
+from feeds.simulator.simtime import iso
 from feeds.simulator.storm import Storm, closest_approach
 
 KINDS = ("typhoon",)

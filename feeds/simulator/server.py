@@ -145,7 +145,7 @@ def serve(host: str = "127.0.0.1", port: int = 8060, *, seed: int = 1, speed: fl
     """Run the simulator until SIGTERM or SIGINT (blocking).
 
     ``clock_origin`` (default: the ``clock_origin`` setting, PINGAN_CLOCK_ORIGIN) puts simulated
-    time on the run's shared clock (feeds/clock.py) with this ``speed``: it starts at the origin
+    time on the run's shared clock (dashboard/contract/clock.py) with this ``speed``: it starts at the origin
     and reads the same "now" as the live workers to the second.
     """
     if clock_origin is None:
@@ -181,7 +181,7 @@ def serve(host: str = "127.0.0.1", port: int = 8060, *, seed: int = 1, speed: fl
 
 def _shared_origin(speed: float) -> float | None:
     """The shared clock's origin from the settings (`pingan demo` sets it in its children's env)."""
-    from feeds.settings import Settings
+    from dashboard.contract.settings import Settings
 
     settings = Settings()
     if settings.clock_origin is not None and settings.clock_speed != speed:

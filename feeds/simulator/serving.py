@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from feeds.simulator import garbage
-from feeds.simulator.clock import parse_time
 from feeds.simulator.engine import Simulator
 from feeds.simulator.formats import cap, open311, typhoon
 from feeds.simulator.formats.documents import Raw
-from feeds.simulator.store import Entry, FeedLog
+from feeds.simulator.ledger import Entry, FeedLog
+from feeds.simulator.simtime import parse_time
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 5000

@@ -25,7 +25,7 @@ from shapely.affinity import affine_transform
 from shapely.geometry import Point
 from shapely.ops import nearest_points
 
-from feeds.simulator import clock
+from feeds.simulator import simtime
 from feeds.simulator.geography import CityGeo
 from feeds.simulator.storm import Storm, StormTrack, km_between
 from feeds.simulator.weather import COLOUR_RANK, CapMessage, identifier
@@ -121,7 +121,7 @@ class Signals:
 
     # -- computing one storm -----------------------------------------------------------------------
     def _compute(self, storm: Storm) -> StormSignals:
-        start = clock.align_up(storm.start - STEP, STEP)
+        start = simtime.align_up(storm.start - STEP, STEP)
         if min(km_between((f.lat, f.lon), self.city.centre) for f in storm.fixes) > REACH_KM:
             return StormSignals(start, {})
         ticks = _ticks(start, storm.end)

@@ -21,7 +21,7 @@ from pathlib import Path
 from shapely.geometry import Point, shape
 from shapely.prepared import PreparedGeometry, prep
 
-from feeds import geo
+from dashboard.contract import geo
 from feeds.simulator.geography import CityGeo
 from feeds.simulator.stormphysics import Intensity, intensity, radii
 

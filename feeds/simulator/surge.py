@@ -10,8 +10,8 @@ import random
 from datetime import datetime
 
 from feeds.simulator.catalog import CaseType
-from feeds.simulator.emergency import Emergency
 from feeds.simulator.geography import CityGeo
+from feeds.simulator.response import Emergency
 from feeds.simulator.traffic import DEFAULT_VOLUMES, block_offsets
 
 # extra cases per day at level I, Jiangmen scale (the ordinary volumes scale them for a test run)

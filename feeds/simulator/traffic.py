@@ -8,7 +8,7 @@ import math
 import random
 from datetime import datetime
 
-from feeds.event import BEIJING
+from dashboard.contract.event import BEIJING
 
 # cases per day, by feed code (Jiangmen scale)
 DEFAULT_VOLUMES: dict[str, float] = {

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from feeds.event import BEIJING
+from dashboard.contract.event import BEIJING
 from feeds.simulator.geography import CityGeo, Port
 from feeds.simulator.people import Person, fake_person
 

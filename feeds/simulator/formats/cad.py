@@ -6,8 +6,8 @@ import hashlib
 from typing import Any
 
 from feeds.simulator.cases import Case
-from feeds.simulator.clock import iso
 from feeds.simulator.formats.common import note, position
+from feeds.simulator.simtime import iso
 
 CAD_STATUS = {
     "reported": "Created", "acknowledged": "Acknowledged", "dispatched": "Dispatched",

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
-from feeds.simulator.clock import iso
 from feeds.simulator.geography import CityGeo
+from feeds.simulator.simtime import iso
 from feeds.simulator.weather import HAZARDS, CapMessage
 
 SEVERITY = {"蓝色": "Minor", "黄色": "Moderate", "橙色": "Severe", "红色": "Extreme"}

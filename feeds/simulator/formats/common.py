@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from feeds import geo
+from dashboard.contract import geo
 from feeds.simulator.cases import Case
 from feeds.simulator.lifecycle import Step
 

@@ -8,7 +8,6 @@ from xml.sax.saxutils import escape
 
 from feeds.simulator.cases import Case
 from feeds.simulator.catalog import TYPES
-from feeds.simulator.clock import iso
 from feeds.simulator.formats.common import (
     CLOSED_STATUSES,
     WORKFLOW_ZH,
@@ -17,6 +16,7 @@ from feeds.simulator.formats.common import (
     position,
     satisfaction,
 )
+from feeds.simulator.simtime import iso
 from feeds.simulator.surge import STORM_TYPES
 
 # extension `stages`: key -> the lifecycle stages that mark it, first found wins

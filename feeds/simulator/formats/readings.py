@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from feeds import geo
-from feeds.simulator.clock import plain
+from dashboard.contract import geo
 from feeds.simulator.geography import CityGeo
 from feeds.simulator.hydro import Reading
+from feeds.simulator.simtime import plain
 from feeds.simulator.vessels import VesselFix
 
 

@@ -9,9 +9,9 @@ from functools import lru_cache
 from typing import Any
 
 from feeds.simulator.cases import Case
-from feeds.simulator.clock import epoch_ms, iso, iso_ms, plain
 from feeds.simulator.formats.common import note, position
 from feeds.simulator.people import Person, fake_person
+from feeds.simulator.simtime import epoch_ms, iso, iso_ms, plain
 
 STATUS_LABELS: dict[str, dict[str, str]] = {
     "wg": {"reported": "10", "accepted": "20", "dispatched": "30", "in_progress": "40", "resolved": "50",

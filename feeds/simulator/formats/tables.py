@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from feeds import geo
+from dashboard.contract import geo
 from feeds.simulator.cases import Case
-from feeds.simulator.clock import iso, plain
 from feeds.simulator.formats.common import note
 from feeds.simulator.formats.records import label
+from feeds.simulator.simtime import iso, plain
 
 XF_STATUS_NAMES = {"01": "登记", "02": "受理", "03": "交办", "04": "办理中", "05": "已办结",
                    "06": "已终结", "07": "复查", "09": "不予受理"}

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         120, description="Each poll window starts this far before the cursor, to catch late writes."
     )
     batch_size: int = Field(500, description="Events written to Redis per round trip.")
-    # the shared clock (feeds/clock.py): now = origin + (wall time - origin) x speed
+    # the shared clock (dashboard/contract/clock.py): now = origin + (wall time - origin) x speed
     clock_origin: float | None = Field(
         None, description="Epoch seconds at which the clock and wall time agree; needed when clock_speed is not 1."
     )

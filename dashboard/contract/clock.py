@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from feeds.settings import Settings
+    from dashboard.contract.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)

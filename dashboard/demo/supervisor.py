@@ -1,7 +1,7 @@
 """`pingan demo`: Redis (yours or an embedded real one), the simulator, the ingest workers and the
 live-state worker, supervised: a child that dies is restarted; Ctrl-C stops everything.
 
-Every child runs on one clock (feeds/clock.py): its origin is the moment the demo starts and its
+Every child runs on one clock (dashboard/contract/clock.py): its origin is the moment the demo starts and its
 speed the simulator's ``--speed``, so the boards' "now" is the simulator's time.
 
 ``--scenario typhoon`` (with ``--track FILE [--storm ID]`` for a real storm) goes to the simulator;
@@ -24,11 +24,11 @@ from typing import Any
 import httpx
 import redis
 
-from feeds.event import BEIJING
-from feeds.redis_server import EmbeddedRedis
-from feeds.settings import Settings
+from dashboard.contract.event import BEIJING
+from dashboard.contract.feed_health import collect
+from dashboard.contract.settings import Settings
+from dashboard.demo.embedded_redis import EmbeddedRedis
 from feeds.simulator.scenario import describe
-from feeds.status import collect
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +136,8 @@ class _Reporter:
     """The demo's periodic health line; registry and client are built once, not every 15 s."""
 
     def __init__(self, url: str) -> None:
-        from feeds.keys import Keys
-        from feeds.registry import load_feeds
+        from dashboard.contract.keys import Keys
+        from dashboard.contract.systems import load_feeds
 
         self.settings = Settings(redis_url=url)
         self.r = redis.Redis.from_url(url)

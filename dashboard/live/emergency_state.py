@@ -20,9 +20,9 @@ import orjson
 import redis
 import shapely
 
+from dashboard.contract.geo import districts, label_point, towns
+from dashboard.contract.keys import Keys
 from dashboard.live.state import epoch, ts
-from feeds.geo import districts, label_point, towns
-from feeds.keys import Keys
 
 TABLES = ("storm", "warning", "mobilise", "checkin", "closure", "task", "gauge", "vessel")
 SEVERITY = {"I": 4, "II": 3, "III": 2, "IV": 1}  # response level -> severity (0: none)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import redis
 
-from feeds.keys import Keys
+from dashboard.contract.keys import Keys
 
 # acquire if free, renew if ours; returns 1 when we hold it afterwards
 _ACQUIRE_OR_RENEW = """

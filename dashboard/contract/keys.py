@@ -108,7 +108,7 @@ class Keys:
         """Hash: newest event time (epoch ms) applied per source — the boards' "data as of"."""
         return f"{self.live}:newest"
 
-    # --- the emergency picture (dashboard/live/emergency.py): compact records of the non-case kinds;
+    # --- the emergency picture (dashboard/live/emergency_state.py): compact records of the non-case kinds;
     # each hash field holds "version\nJSON" and is replaced only by a newer version ---
 
     def em(self, table: str) -> str:

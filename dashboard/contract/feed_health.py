@@ -7,9 +7,9 @@ from typing import Any
 
 import redis
 
-from feeds.keys import Keys
-from feeds.registry import Feed
-from feeds.settings import Settings
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import Feed
 
 STATES = ("ok", "degraded", "down")
 
@@ -20,7 +20,7 @@ def _dec(raw: dict[bytes, bytes]) -> dict[str, str]:
 
 def feed_state(h: dict[str, str], settings: Settings, interval_s: float, now_ms: int) -> tuple[str, float | None]:
     """(state, lag_s): lag is the wall time since the last successful poll. It measures the poller,
-    not the data, so it stays on real time whatever the run's clock (feeds/clock.py) says."""
+    not the data, so it stays on real time whatever the run's clock (dashboard/contract/clock.py) says."""
     if not h:
         return "down", None  # no poller has reported within the health TTL
     last_ok = int(h.get("last_ok", 0) or 0)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from feeds.event import make_event_id
+from dashboard.contract.event import make_event_id
 from feeds.simulator.cases import make_case
 from feeds.simulator.geography import CityGeo
 from feeds.simulator.traffic import DEFAULT_VOLUMES

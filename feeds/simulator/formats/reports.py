@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from feeds import geo
-from feeds.simulator.clock import iso
+from dashboard.contract import geo
 from feeds.simulator.duty import CheckIn, Closure, Task
-from feeds.simulator.emergency import ROMAN, Response
 from feeds.simulator.geography import CityGeo
 from feeds.simulator.mobilise import Mobilisation
+from feeds.simulator.response import ROMAN, Response
+from feeds.simulator.simtime import iso
 
 CLOSURE_ORG = {"道路": "{c}公安局交通警察支队{d}大队", "桥梁": "{c}公安局交通警察支队{d}大队",
                "渡口": "{d}交通运输局", "景区": "{d}文化广电旅游体育局", "区域": "{d}三防指挥部"}

@@ -7,8 +7,8 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from feeds.clock import Clock
-from feeds.event import BEIJING
+from dashboard.contract.clock import Clock
+from dashboard.contract.event import BEIJING
 
 BLOCK = timedelta(minutes=30)  # arrivals are drawn per half-hour block (the cadence guarantee)
 EPOCH = datetime(2000, 1, 1, tzinfo=BEIJING)
@@ -73,7 +73,7 @@ class SimClock:
     """Maps real time to simulated time; pausing freezes simulated time.
 
     Without ``origin`` simulated time starts at ``start`` when the clock is made and runs on the
-    monotonic clock. With ``origin`` (epoch seconds, the shared clock of feeds/clock.py) it is
+    monotonic clock. With ``origin`` (epoch seconds, the shared clock of dashboard/contract/clock.py) it is
     ``origin + (time.time() - origin) x speed``, the time every other process of the run reads,
     whenever this process started. Pausing, resuming and manual steps rebase it on the monotonic
     clock: from then on the simulator keeps its own time and other processes' clocks run on

@@ -42,18 +42,18 @@ import httpx
 import orjson
 import redis
 
-from dashboard.board import Scope, Snapshot
+from dashboard.bench import synth
+from dashboard.bench.snapshots import EVENTS_PER_DAY, _fill, _p95, _wipe
 from dashboard.boards import CASE_MAP, WALL, WALL_FIGURES
-from dashboard.live import synth
-from dashboard.live.bench import EVENTS_PER_DAY, _fill, _p95, _wipe
+from dashboard.contract.board import Scope, Snapshot
+from dashboard.contract.geo import Datum
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import load_feeds
+from dashboard.demo.embedded_redis import free_port
 from dashboard.live.publish import Round
 from dashboard.live.worker import LiveWorker
 from dashboard.web.mapconf import display_datum
 from dashboard.web.push import MAX_LOG_ENTRIES, Position, Pusher
-from feeds.geo import Datum
-from feeds.redis_server import free_port
-from feeds.registry import load_feeds
-from feeds.settings import Settings
 
 UPDATE_TARGET_MS = 20.0
 WALLS_TARGET_MS = 200.0

@@ -12,8 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from feeds.geo import Datum
-from feeds.settings import Settings
+from dashboard.contract.geo import Datum
+from dashboard.contract.settings import Settings
 
 ADAPTERS = ("open311", "cap", "cma-bst", "typhoon-json", "cad", "csv", "json", "sql")
 TRANSPORTS = ("http", "sql", "folder")
@@ -52,7 +52,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_raw(override: Path | None = None) -> dict[str, dict[str, Any]]:
-    shipped = tomllib.loads(resources.files("feeds").joinpath("systems.toml").read_text("utf-8"))
+    shipped = tomllib.loads(resources.files("dashboard.contract").joinpath("systems.toml").read_text("utf-8"))
     feeds: dict[str, dict[str, Any]] = shipped.get("feeds", {})
     if override is not None:
         try:

@@ -1,5 +1,5 @@
-"""The connected systems as the simulator needs them (the shipped feeds/systems.toml, merged
-with an override file the same way ``feeds.registry`` does): adapter, endpoint path, datum."""
+"""The connected systems as the simulator needs them (the shipped dashboard/contract/systems.toml, merged
+with an override file the same way ``dashboard.contract.systems`` does): adapter, endpoint path, datum."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from feeds.registry import load_raw
+from dashboard.contract.systems import load_raw
 
 
 @dataclass(frozen=True, slots=True)

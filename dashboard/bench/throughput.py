@@ -19,13 +19,13 @@ import httpx
 import orjson
 import redis
 
+from dashboard.contract.event import BEIJING
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import load_feeds
 from feeds import transports as tp
-from feeds.event import BEIJING
-from feeds.keys import Keys
 from feeds.pipeline import Pipeline, tune_gc
 from feeds.poller import FeedPoller, IngestContext
-from feeds.registry import load_feeds
-from feeds.settings import Settings
 from feeds.sink import StreamSink
 
 PAGE = 500

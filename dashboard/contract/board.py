@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from feeds.geo import districts, division_name
+from dashboard.contract.geo import districts, division_name
 
 Level = Literal["city", "district"]
 CITY_ALIAS = "city"
@@ -62,6 +62,11 @@ def resolve(raw: str | None, city: str) -> Scope | None:
 class Model(BaseModel):
     """A part of a snapshot: no field beyond those declared, so a renamed field fails validation."""
     model_config = ConfigDict(extra="forbid")
+
+
+class PointGeometry(Model):
+    type: Literal["Point"] = "Point"
+    coordinates: tuple[float, float] = Field(description="longitude, latitude (WGS-84; the tiles' datum as sent)")
 
 
 class FeedState(Model):

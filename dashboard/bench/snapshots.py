@@ -22,14 +22,14 @@ import orjson
 import pandas as pd
 import redis
 
+from dashboard.bench import synth
 from dashboard.boards import CASE_MAP, WALL_FIGURES
-from dashboard.live import synth
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from dashboard.contract.systems import load_feeds
 from dashboard.live.publish import Round
 from dashboard.live.worker import LiveWorker
-from feeds.keys import Keys
 from feeds.pipeline import tune_gc
-from feeds.registry import load_feeds
-from feeds.settings import Settings
 
 EVENTS_PER_DAY = 65_000  # Jiangmen-scale traffic: ~13 k cases a day, ~5 events each
 P95_TARGET_MS = 50.0

@@ -77,7 +77,7 @@ def cmd_status(a: argparse.Namespace, s: Settings) -> int:
     from dashboard.contract.systems import load_feeds
 
     try:
-        rep = collect(redis.Redis.from_url(s.redis_url), Keys(s.key_prefix), load_feeds(s), s)
+        rep = collect(redis.Redis.from_url(s.redis_url), Keys.from_settings(s), load_feeds(s), s)
     except redis.RedisError as exc:
         print(f"pingan status: Redis at {s.redis_url} unavailable: {exc}", file=sys.stderr)
         return 2
@@ -133,7 +133,7 @@ def cmd_rebuild(a: argparse.Namespace, s: Settings) -> int:
     from dashboard.live.rebuild import rebuild
     from dashboard.live.sla import Policies
 
-    rep = rebuild(redis.Redis.from_url(s.redis_url), Keys(s.key_prefix), load_feeds(s), s,
+    rep = rebuild(redis.Redis.from_url(s.redis_url), Keys.from_settings(s), load_feeds(s), s,
                   Policies.load(s.sla_policies), apply=a.apply)
     if a.json:
         print(orjson.dumps(rep, option=orjson.OPT_INDENT_2).decode())

@@ -5,7 +5,6 @@ record health. The scheduler calls it on the feed's interval; tests call it dire
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import httpx
 import redis
 from redis.typing import EncodableT
 
+from dashboard.contract.backoff import backoff
 from dashboard.contract.clock import Clock
 from dashboard.contract.event import Event
 from dashboard.contract.keys import Keys
@@ -50,7 +50,7 @@ class IngestContext:
     @classmethod
     def create(cls, settings: Settings, worker: str) -> IngestContext:
         r = redis.Redis.from_url(settings.redis_url)
-        keys = Keys(settings.key_prefix)
+        keys = Keys.from_settings(settings)
         return cls(settings, r, keys, StreamSink(r, keys, settings), Pipeline(settings.city_adcode),
                    httpx.Client(timeout=settings.http_timeout_s, headers={"User-Agent": "pingan-ingest"}),
                    worker, Clock.from_settings(settings))
@@ -224,8 +224,8 @@ class FeedPoller:
         self.failures += 1
         reason = mask_text(reason)  # upstream error texts can quote record content
         s = self.ctx.settings
-        delay = min(s.backoff_max_s, self.feed.interval_s * 2 ** (self.failures - 1))
-        self.next_attempt = time.monotonic() + delay * random.uniform(0.8, 1.0)
+        delay = backoff(self.failures, self.feed.interval_s, s.backoff_max_s)
+        self.next_attempt = time.monotonic() + delay
         log.warning("feed %s failed (%d in a row, next try in %.0fs): %s",
                     self.feed.code, self.failures, delay, reason)
         fields: dict[str, Any] = {"last_error": reason[:300], "last_error_at": int(time.time() * 1000),

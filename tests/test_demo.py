@@ -51,7 +51,7 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
         feeds = load_feeds(settings)
 
         def report():
-            return collect(r, Keys(settings.key_prefix), feeds, settings)
+            return collect(r, Keys.from_settings(settings), feeds, settings)
 
         t0 = time.monotonic()
         first = wait_until(lambda: (rep := report())["summary"]["ok"] == 21 and rep, 60, what="21 feeds ok")
@@ -60,12 +60,13 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
         wait_until(lambda: all(f["stream_len"] > lens[f["code"]] for f in report()["feeds"]), 60,
                    what="every stream to grow")
         # 60x: after a minute a board on the wall clock would be an hour behind the data
-        snapshot = Keys(settings.key_prefix).snapshot("wall", settings.city_adcode)
+        snapshot = Keys.from_settings(settings).snapshot("wall", settings.city_adcode)
         wall = orjson.loads(wait_until(lambda: r.get(snapshot), 30, what="a wall snapshot"))
         sim_time = datetime.fromisoformat(httpx.get(f"http://127.0.0.1:{sim_port}/_control/status").json()["sim_time"])
         assert wall["clock"]["speed"] == 60
         assert abs(sim_time.timestamp() - wall["as_of"] / 1000) < 10 * 60
-        newest = {m.decode(): t / 1000 for m, t in r.zrange(Keys(settings.key_prefix).newest, 0, -1, withscores=True)}
+        newest_key = Keys.from_settings(settings).newest
+        newest = {m.decode(): t / 1000 for m, t in r.zrange(newest_key, 0, -1, withscores=True)}
         assert {"xf", "sj", "mz"} <= set(newest), newest
         ahead = {code: round((t - sim_time.timestamp()) / 3600, 1) for code, t in newest.items()
                  if t > sim_time.timestamp() + 10 * 60}

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import redis
 
+from dashboard.contract.backoff import backoff
 from dashboard.contract.event import BEIJING
 from dashboard.contract.feed_health import collect
 from dashboard.contract.settings import Settings
@@ -32,7 +33,7 @@ from feeds.simulator.scenario import describe
 
 log = logging.getLogger(__name__)
 
-RESTART_BACKOFF_S = (1, 2, 5, 10, 30)
+RESTART_FIRST_S, RESTART_MAX_S = 1.0, 30.0  # wait before restarting a child that died, doubling
 REPORT_EVERY_S = 15  # one summary line of feed health on the console
 DEFAULT_SPEED = 60.0  # all feeds move within a minute
 SCENARIO_SPEED = 600.0  # a storm's two days before landfall pass in under five minutes
@@ -124,7 +125,7 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
 def _supervise(c: Child, env: dict[str, str]) -> None:
     if c.proc is None or c.proc.poll() is None:
         return
-    wait = RESTART_BACKOFF_S[min(c.restarts, len(RESTART_BACKOFF_S) - 1)]
+    wait = backoff(c.restarts + 1, RESTART_FIRST_S, RESTART_MAX_S, jitter=0)
     if time.monotonic() - c.started < wait:
         return
     c.restarts = 0 if time.monotonic() - c.started > 60 else c.restarts + 1
@@ -141,7 +142,7 @@ class _Reporter:
 
         self.settings = Settings(redis_url=url)
         self.r = redis.Redis.from_url(url)
-        self.keys = Keys(self.settings.key_prefix)
+        self.keys = Keys.from_settings(self.settings)
         self.feeds = load_feeds(self.settings)
 
     def __call__(self) -> None:

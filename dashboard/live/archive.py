@@ -17,6 +17,7 @@ locked past the busy timeout) raise, so the caller leaves the entries pending an
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import sqlite3
@@ -32,6 +33,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dashboard.contract.backoff import backoff
 from dashboard.contract.event import Event, Location
 from dashboard.contract.settings import Settings
 from feeds.adapters.base import validation_reason
@@ -39,7 +41,7 @@ from feeds.adapters.base import validation_reason
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 30  # a writer waits this long for another process's write lock before failing
-WAL_SWITCH_RETRY_S = 0.05  # pause between attempts to switch a new SQLite file to WAL mode
+WAL_SWITCH_RETRY_S = 0.05  # first pause between attempts to switch a new SQLite file to WAL mode
 PG_POOL_SIZE = 2  # connections per Archive: one writer, one for checks
 REASON_MAX = 300  # characters of a database error kept as the reason a row was refused
 # lock id held while creating the tables, so workers starting together don't race; "pingan" in ASCII
@@ -308,14 +310,14 @@ def _enable_wal(dbapi_con: sqlite3.Connection) -> None:
     opening a new archive together get "database is locked" at once, so the switch is retried.
     """
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
-    while True:
+    for attempt in itertools.count(1):
         try:
             dbapi_con.execute("PRAGMA journal_mode=WAL")  # a no-op once the file is in WAL mode
             return
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorname != "SQLITE_BUSY" or time.monotonic() > deadline:
                 raise
-            time.sleep(WAL_SWITCH_RETRY_S)
+            time.sleep(backoff(attempt, WAL_SWITCH_RETRY_S, 1.0))
 
 
 def _create_tables(engine: sa.Engine) -> None:

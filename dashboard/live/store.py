@@ -48,7 +48,7 @@ CELL_KEEP_S = 7 * 86400  # how long a report stays a linking candidate (beyond t
 DONE_CASE_TTL_EXTRA_S = 86400
 
 # Applies a batch's writes in one call: KEYS are the keys touched, ARGV a list of operations that
-# refer to keys by index (so every key is declared, as Redis Cluster wants; all share {live}).
+# refer to keys by index (so every key is declared, as Redis Cluster wants; all share the city's tag).
 _APPLY_OPS = """
 local i, n = 1, #ARGV
 while i <= n do

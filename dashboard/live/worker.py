@@ -23,6 +23,7 @@ import orjson
 import redis
 
 from dashboard.boards import REGISTRY
+from dashboard.contract.backoff import backoff
 from dashboard.contract.board import Builder, Registry, Scope, scopes
 from dashboard.contract.clock import Clock
 from dashboard.contract.event import Kind
@@ -30,7 +31,7 @@ from dashboard.contract.keys import Keys
 from dashboard.contract.lease import Leases
 from dashboard.contract.settings import Settings
 from dashboard.contract.systems import Feed, load_feeds
-from dashboard.live.consumer import MAX_DELIVERIES, Entry, GroupReader, backoff
+from dashboard.live.consumer import MAX_DELIVERIES, Entry, GroupReader
 from dashboard.live.publish import LiveContext, Publisher, Round
 from dashboard.live.sla import Policies
 from dashboard.live.store import LiveStore
@@ -43,7 +44,7 @@ LIVE_GROUP = "live"
 ARCHIVE_GROUP = "archive"
 SNAPSHOT_LEASE = "live-snapshot"
 CLAIM_EVERY_S = 5.0
-IDLE_SLEEP_S = 0.1
+REDIS_RETRY_FIRST_S, REDIS_RETRY_MAX_S = 0.2, 10.0  # waits while Redis is unreachable, doubling
 HEARTBEAT_EVERY_S = 5.0
 PRUNE_EVERY_S = 60.0  # the emergency picture drops what is long over
 REQUIRED = ("event_id", "case_id", "source", "kind", "status", "occurred_at")
@@ -59,7 +60,7 @@ class LiveWorker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.feeds = feeds if feeds is not None else load_feeds(settings)
         self.r = redis.Redis.from_url(settings.redis_url)
-        self.keys = Keys(settings.key_prefix)
+        self.keys = Keys.from_settings(settings)
         self.policies = policies or Policies.load(settings.sla_policies)
         streams = [self.keys.stream(code) for code in self.feeds]
         self.live = GroupReader(self.r, streams, LIVE_GROUP, self.name, settings.live_batch,
@@ -98,13 +99,14 @@ class LiveWorker:
 
     # --- one pass -------------------------------------------------------------------------------
 
-    def run_once(self, now: float | None = None) -> int:
-        """Read and apply what is there, archive it, maybe publish snapshots; returns entries handled."""
+    def run_once(self, now: float | None = None, block_ms: int | None = None) -> int:
+        """Read and apply what is there, archive it, maybe publish snapshots; returns entries handled.
+        With ``block_ms``, an idle worker waits that long in Redis for the first new entry."""
         mono = time.monotonic()
         claim = mono >= self._next_claim
         if claim:
             self._next_claim = mono + CLAIM_EVERY_S
-        n = self._consume(self.live, self._apply_live, claim)
+        n = self._consume(self.live, self._apply_live, claim, block_ms)
         # a full round means a backlog: catch up first, publishing only at the heartbeat meanwhile (a
         # snapshot of data minutes behind is no better than the last one, and building them every
         # second took most of a loaded worker's time: at 600x it fell hours of simulated time behind)
@@ -120,19 +122,21 @@ class LiveWorker:
         return n
 
     def _consume(self, reader: GroupReader, handle: Callable[[Sequence[Entry]], list[tuple[Entry, str]]],
-                 claim: bool) -> int:
-        entries = reader.read()
+                 claim: bool, block_ms: int | None = None) -> int:
+        entries = reader.read(block_ms)
         if claim:
             retry, poison = reader.claim()
             entries += retry
             why = f"delivered more than {MAX_DELIVERIES} times without success"
             self._dead_letter(reader.group, [(e, why) for e in poison])
             reader.ack(poison)
-        if not entries:
-            return 0
-        bad = handle(entries)
-        self._dead_letter(reader.group, bad)
-        reader.ack(entries)
+        # up to a batch from every stream came back: handled and acknowledged a batch at a time, so
+        # none waits long unacknowledged (claim_idle_s) and a transaction stays the usual size
+        step = self.settings.live_batch
+        for i in range(0, len(entries), step):
+            chunk = entries[i:i + step]
+            self._dead_letter(reader.group, handle(chunk))
+            reader.ack(chunk)
         return len(entries)
 
     # --- handlers -------------------------------------------------------------------------------
@@ -250,21 +254,21 @@ def run(settings: Settings, archive: bool = True, snapshots: bool = True, once: 
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    failures = 0
+    failures, n = 0, 1
+    # idle, the worker waits in Redis for new entries, waking at least as often as snapshots may be due
+    block_ms = max(1, int(settings.snapshot_interval_s * 1000))
     try:
         while not stopping:
             try:
-                n = worker.run_once()
+                n = worker.run_once(block_ms=None if n or once else block_ms)
                 failures = 0
             except redis.ConnectionError as exc:
                 failures += 1
                 log.warning("live: Redis unavailable (%s); retrying", exc)
-                time.sleep(backoff(failures))
+                time.sleep(backoff(failures, REDIS_RETRY_FIRST_S, REDIS_RETRY_MAX_S))
                 continue
             if once and n == 0:
                 worker.maybe_snapshot(force=True)
                 break
-            if n == 0:
-                time.sleep(IDLE_SLEEP_S)
     finally:
         worker.close()

@@ -57,7 +57,7 @@ def create_app(settings: Settings, registry: Registry = REGISTRY) -> dash.Dash:
     r = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
         settings.redis_url, max_connections=settings.web_threads + 8, timeout=5, health_check_interval=30,
         socket_timeout=BLOCK_MS / 1000 + 10))  # a push stream's blocking read must never outlast the socket
-    keys = Keys(settings.key_prefix)
+    keys = Keys.from_settings(settings)
     feeds = load_feeds(settings)
     probe = TileProbe(settings.tile_url, settings.tile_subdomains, settings.tile_probe)
     probe.ok()  # first check in the background

@@ -44,6 +44,15 @@ end
 return out
 """
 
+# one field of each hash, in KEYS order (0 where a hash or its field is missing): ARGV[1] the field
+FIELD_SERIES = """
+local out = {}
+for i, k in ipairs(KEYS) do
+  out[i] = tonumber(redis.call('HGET', k, ARGV[1]) or '0')
+end
+return out
+"""
+
 
 def pairs(flat: list[bytes]) -> dict[str, int]:
     """A script's flat [field, count, …] reply as a dict."""

@@ -28,7 +28,7 @@ from dashboard.contract.board import EpochMs, Model, PageHead, PointGeometry, Sc
 from dashboard.contract.event import BEIJING
 from dashboard.contract.geo import districts, towns
 from dashboard.live import charts, kpi
-from dashboard.live.counters import COUNT_CLOCKS, SUM_SCRIPT, category_name, ints, pairs
+from dashboard.live.counters import COUNT_CLOCKS, FIELD_SERIES, SUM_SCRIPT, category_name, ints, pairs
 from dashboard.live.kpi import Kpis, Window, WindowRange
 from dashboard.live.publish import LiveContext, Round
 from dashboard.live.sla import Policies, light
@@ -226,6 +226,7 @@ class WallBuilder:
         self.ctx, self.r, self.keys = ctx, ctx.r, ctx.keys
         self._count_clocks = ctx.r.register_script(COUNT_CLOCKS)
         self._sum = ctx.r.register_script(SUM_SCRIPT)
+        self._series = ctx.r.register_script(FIELD_SERIES)
         self.rows = sla_rows(ctx.policies)
 
     def build(self, rnd: Round, scopes: Sequence[Scope]) -> dict[str, WallSnapshot]:
@@ -288,13 +289,12 @@ class WallBuilder:
         if sc.city:
             summed("source_today", [self.keys.agg("d", days[-1], "source")], "")
             summed("category_today", [self.keys.agg("d", days[-1], "category")], "")
-        for b in hours:
-            pipe.hget(self.keys.agg("h", b, sc.dim), f"{mine}recv")
-        res = pipe.execute()
-        out: dict[str, Any] = {name: pairs(v) for name, v in zip(plan, res, strict=False)}
+        self._series(keys=[self.keys.agg("h", b, sc.dim) for b in hours], args=[f"{mine}recv"], client=pipe)
+        *res, trend = pipe.execute()
+        out: dict[str, Any] = {name: pairs(v) for name, v in zip(plan, res, strict=True)}
         out.setdefault("source_today", {})
         out.setdefault("category_today", {})
-        out["trend"] = [int(v or 0) for v in res[len(plan):]]
+        out["trend"] = [int(v) for v in trend]
         return out
 
     def _clocks(self, names: Iterable[bytes], sc: Counted, now: float) -> dict[tuple[str, str, str], dict[str, int]]:

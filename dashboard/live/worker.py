@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 LIVE_GROUP = "live"
 ARCHIVE_GROUP = "archive"
 SNAPSHOT_LEASE = "live-snapshot"
-CLAIM_EVERY_S = 5.0
+CLAIM_EVERY_S = 5.0  # at least; else half the idle time after which entries are claimed
 REDIS_RETRY_FIRST_S, REDIS_RETRY_MAX_S = 0.2, 10.0  # waits while Redis is unreachable, doubling
 HEARTBEAT_EVERY_S = 5.0
 PRUNE_EVERY_S = 60.0  # the emergency picture drops what is long over
@@ -105,7 +105,7 @@ class LiveWorker:
         mono = time.monotonic()
         claim = mono >= self._next_claim
         if claim:
-            self._next_claim = mono + CLAIM_EVERY_S
+            self._next_claim = mono + max(CLAIM_EVERY_S, self.settings.live_claim_idle_s / 2)
         n = self._consume(self.live, self._apply_live, claim, block_ms)
         # a full round means a backlog: catch up first, publishing only at the heartbeat meanwhile (a
         # snapshot of data minutes behind is no better than the last one, and building them every

@@ -75,13 +75,11 @@ def payload_snippet(payload: bytes) -> str:
     return mask_text(payload[: RAW_MAX + 64].decode("utf-8", "replace"))[:RAW_MAX]
 
 
-def load_json(payload: bytes, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
-              hook_when: Callable[[bytes], bool] | None = None) -> Any:
+def load_json(payload: bytes, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:
     """Parse a JSON payload strictly (UTF-8, no NaN, no lone surrogates), or raise FieldError.
 
     orjson checks the text; with ``object_pairs_hook`` the stdlib parser then builds the objects
-    (for feeds whose duplicate keys need a rule other than "last one wins") — only for payloads
-    where ``hook_when`` says the rule can matter, since the stdlib parser is several times slower.
+    (for feeds whose duplicate keys need a rule other than "last one wins").
     """
     body = payload.removeprefix(_BOM)
     try:
@@ -90,7 +88,7 @@ def load_json(payload: bytes, object_pairs_hook: Callable[[list[tuple[str, Any]]
         raise FieldError("payload", f"not JSON ({err})") from None
     if _DEEP_HINT.search(body) and _depth_exceeds(doc, MAX_DEPTH):
         raise FieldError("payload", f"nested deeper than {MAX_DEPTH} levels")
-    if object_pairs_hook is None or (hook_when is not None and not hook_when(body)):
+    if object_pairs_hook is None:
         return doc
     try:
         return json.loads(body.decode("utf-8"), object_pairs_hook=object_pairs_hook)

@@ -430,6 +430,17 @@ def test_a_repeated_key_keeps_its_first_non_null_value(payload: bytes, check: An
     assert check(event), event
 
 
+@pytest.mark.parametrize("payload", [
+    b'[{' + _HEAD + b',"extended_attributes":{"stages":{"accepted":"2026-01-01T08:00:00+08:00","x":'
+    + b"[" * 70 + b"]" * 70 + b"}}}]",
+    b'[{' + _HEAD + b',"x":' + b"[" * 70 + b"]" * 70 + b"}]",  # under a key nobody reads
+    b'[{' + _HEAD + b',"x":' + b"[1," * 70 + b"1" + b"]" * 70 + b"}]",  # values between the brackets
+    b'{"requests":[],"meta":' + b"[" * 70 + b"]" * 70 + b"}",
+])
+def test_a_page_nested_deeper_than_64_levels_is_one_reject(payload: bytes) -> None:
+    assert [getattr(p, "reason", p) for p in open311.parse(payload, OPTS)] == ["payload: nested deeper than 64 levels"]
+
+
 @pytest.mark.parametrize(("overrides", "options", "field"), [
     ({"extended_attributes": {"grid_id": "g" * 65}}, {}, "location.grid"),
     ({"extended_attributes": {"village": "v" * 65}}, {}, "location.village"),

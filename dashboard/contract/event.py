@@ -148,7 +148,8 @@ class Event(BaseModel):
 
     def to_json(self) -> bytes:
         """The event as stored in the streams: pydantic's ``model_dump_json(by_alias=True)``, as bytes."""
-        return self.model_dump_json(by_alias=True).encode()
+        # the serialiser model_dump_json calls, without decoding its bytes to str and encoding them back
+        return self.__pydantic_serializer__.to_json(self, by_alias=True)
 
 
 def max_length(model: type[BaseModel], name: str) -> int:

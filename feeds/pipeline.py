@@ -45,7 +45,7 @@ class Pipeline:
         lat, lon = loc.get("lat"), loc.get("lon")
         if isinstance(lat, float | int) and isinstance(lon, float | int):
             code = self._locator.adcode_at(float(lat), float(lon))
-            if code:  # a plain dict again: the added code is validated with the rest
+            if code:
                 return {**c, "location": {**loc, "adcode": code}}
         return c
 
@@ -53,13 +53,9 @@ class Pipeline:
         self, adapter: str, payload: bytes, options: Mapping[str, Any], ingested_at: datetime | None = None
     ) -> Iterator[Event | Reject]:
         ts = ingested_at or now_utc()
-        enrich = self._enrich if self._locator is not None else None
         try:
             for item in get_adapter(adapter)(payload, options):
-                if isinstance(item, Reject):
-                    yield item
-                else:
-                    yield normalise(enrich(item) if enrich else item, ts)
+                yield item if isinstance(item, Reject) else normalise(self._enrich(item), ts)
         except Exception as exc:  # an adapter bug must not kill the worker; the payload is kept
             log.error("adapter %s failed on a payload from %s\n%s", adapter, options.get("source"),
                       masked_traceback(exc))

@@ -406,6 +406,59 @@ def test_non_object_records_are_rejected() -> None:
     assert reasons[3] == "status: missing"
 
 
+_HEAD = b'"service_request_id":"1","status":"open","updated_datetime":"2026-01-01T08:00:00+08:00"'
+
+
+@pytest.mark.parametrize(("payload", "check"), [
+    (b'[{' + _HEAD + b',"service_notice":"","description":"kept","description":"","extended_attributes":'
+     b'{"grid_id":"g1","grid_id":"null","stages":{"accepted":"2026-01-01T09:00:00+08:00","accepted":""}}}]',
+     lambda e: (e.summary, e.location.grid, e.attrs["stages"]) == ("kept", "g1",
+                                                                    {"accepted": "2026-01-01T09:00:00+08:00"})),
+    (b'{"requests":[{' + _HEAD + b'}],"requests":""}', lambda e: e.case_id == "12345:1"),
+    (b'[{"service_request_id" :"1","status":"open","updated_datetime":"2026-01-01T08:00:00+08:00",'
+     b'"description" : "x", "description":""}]', lambda e: e.summary == "x"),
+    (b'[{' + _HEAD + b',"updated_datetime":"null"}]',
+     lambda e: e.occurred_at == datetime(2026, 1, 1, 8, tzinfo=BEIJING)),
+    (b'[{' + _HEAD + b',"status":""}]', lambda e: e.status == "reported"),
+    (b'[{' + _HEAD + b',"status":null}]', lambda e: e.status == "reported"),  # JSON null is absent too
+    (b'[{' + _HEAD + b',"description":"first","description":"second"}]', lambda e: e.summary == "first"),
+    (b'[{' + _HEAD + b',"agency_responsible":"A","agency_responsible":"NULL"}]', lambda e: e.department == "A"),
+])
+def test_a_repeated_key_keeps_its_first_non_null_value(payload: bytes, check: Any) -> None:
+    """As SF's export repeats keys, and whether or not the page holds a null marker anywhere else."""
+    (event,) = _events(list(open311.parse(payload, OPTS)))
+    assert check(event), event
+
+
+@pytest.mark.parametrize("payload", [
+    b'[{' + _HEAD + b',"extended_attributes":{"stages":{"accepted":"2026-01-01T08:00:00+08:00","x":'
+    + b"[" * 70 + b"]" * 70 + b"}}}]",
+    b'[{' + _HEAD + b',"x":' + b"[" * 70 + b"]" * 70 + b"}]",  # under a key nobody reads
+    b'[{' + _HEAD + b',"x":' + b"[1," * 70 + b"1" + b"]" * 70 + b"}]",  # values between the brackets
+    b'{"requests":[],"meta":' + b"[" * 70 + b"]" * 70 + b"}",
+])
+def test_a_page_nested_deeper_than_64_levels_is_one_reject(payload: bytes) -> None:
+    assert [getattr(p, "reason", p) for p in open311.parse(payload, OPTS)] == ["payload: nested deeper than 64 levels"]
+
+
+@pytest.mark.parametrize(("overrides", "options", "field"), [
+    ({"extended_attributes": {"grid_id": "g" * 65}}, {}, "location.grid"),
+    ({"extended_attributes": {"village": "v" * 65}}, {}, "location.village"),
+    ({"service_request_id": "r" * 130}, {}, "case_id"),
+    ({"service_code": "A01"}, {"categories": {"A01": "aliens"}}, "category"),
+    ({}, {"default_category": "aliens"}, "category"),
+    ({}, {"source": "ABC"}, "source"),
+    ({}, {"source": "x"}, "source"),
+])
+def test_values_the_adapter_leaves_to_the_event_are_rejected_by_validation(
+        overrides: dict[str, Any], options: dict[str, Any], field: str) -> None:
+    """The adapter passes these on; normalise's validation rejects them, naming the field."""
+    parsed = list(open311.parse(json.dumps([_request(**overrides)]).encode(), {**OPTS, **options}))
+    assert len(parsed) == 1 and not isinstance(parsed[0], Reject)
+    result = normalise(parsed[0])
+    assert isinstance(result, Reject) and result.reason.startswith(f"{field}: "), result
+
+
 def test_page_params() -> None:
     since = datetime(2026, 11, 22, 9, 0, tzinfo=BEIJING)
     params = open311.page_params(since, datetime(2026, 11, 22, 9, 5), 2, 500)
@@ -447,6 +500,52 @@ def test_fuzz_mutated_json_records(mutations: list[tuple[str, Any]], datum: str)
     parsed = list(open311.parse(json.dumps([record]).encode(), {**OPTS, "datum": datum}))
     assert len(parsed) == 1
     check_outputs(parsed)
+
+
+NULL_MARKERS = ("", "null", "none", "nil")
+
+
+def _first_non_null(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The rule the adapter documents, written here independently of it."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        kept = out.get(key)
+        if key not in out or kept is None or (isinstance(kept, str) and kept.strip().lower() in NULL_MARKERS):
+            out[key] = value
+    return out
+
+
+def _object_text(pairs: list[tuple[str, Any]]) -> str:
+    """A JSON object with its keys as given, repeats included (values already JSON text)."""
+    return "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in pairs) + "}"
+
+
+# values orjson reads too (it checks every page first): integers within 64 bits
+REPEATED_VALUES = (st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=20)
+                   | st.floats(allow_nan=False, allow_infinity=False)
+                   | st.sampled_from(["", " ", "null", "NULL", "None", "nil", "2026-11-22T10:00:00+08:00", "closed"]))
+
+
+@pytest.mark.filterwarnings("ignore:Non-Chinese coords:UserWarning")
+@FUZZ
+@given(st.lists(st.tuples(st.sampled_from(FIELDS + [f"ext.{f}" for f in EXTENDED]), REPEATED_VALUES),
+                min_size=1, max_size=4))
+def test_fuzz_repeated_keys_read_as_their_first_non_null_value(repeats: list[tuple[str, Any]]) -> None:
+    """A page whose records repeat keys parses as the page written with each key once, holding the
+    first non-null value it had."""
+    record = _request(extended_attributes=json.loads(json.dumps(EXTENDED)))
+    ext = list(record.pop(open311.EXT).items())
+    top: list[tuple[str, Any]] = [*record.items(), (open311.EXT, dict(ext))]
+    for key, value in repeats:
+        (ext if key.startswith("ext.") else top).append((key.removeprefix("ext."), value))
+    def is_ext(key: str, value: Any) -> bool:  # the extensions object (a repeat of its key is a scalar)
+        return key == open311.EXT and isinstance(value, dict)
+
+    texts = [(k, _object_text([(ek, json.dumps(ev)) for ek, ev in ext]) if is_ext(k, v) else json.dumps(v))
+             for k, v in top]
+    written_once = _first_non_null([(k, _first_non_null(ext) if is_ext(k, v) else v) for k, v in top])
+    repeated = list(open311.parse(f"[{_object_text(texts)}]".encode(), OPTS))
+    assert repeated == list(open311.parse(json.dumps([written_once]).encode(), OPTS))
 
 
 XML_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=20) | st.sampled_from(

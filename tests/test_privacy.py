@@ -168,17 +168,28 @@ def test_gates_change_nothing_on_chosen_texts():
         assert mask_text(text) == reference_mask_text(text)
 
 
-def test_the_memo_changes_nothing_and_stays_bounded():
-    """Short texts are masked once and remembered (departments, addresses repeat in every record);
-    a remembered text gives what masking it again gives, and the memo never outgrows MEMO_SIZE."""
-    P._memo.clear()
+def test_the_cache_changes_nothing_and_stays_bounded():
+    """Short texts are masked once and kept (departments, addresses repeat in every record); a kept
+    text gives what masking it again gives, and the cache never outgrows CACHE_SIZE."""
+    P._mask_short.cache_clear()
     texts = ["江门市蓬江区城市管理和综合执法局", "联系人：王小明，", "电话13812345678", "13812345678", "噪音扰民", ""]
     first = [mask_text(t) for t in texts]
-    assert all(t in P._memo for t in texts)
     assert [mask_text(t) for t in texts] == first == [P._mask_text(t) for t in texts]
+    assert P._mask_short.cache_info()[:4] == (len(texts), len(texts), P.CACHE_SIZE, len(texts))  # hits, misses
     assert first[1] == "联系人：王**，" and first[3] == "138****5678"
-    for i in range(P.MEMO_SIZE + 10):
+    for i in range(P.CACHE_SIZE + 10):
         assert mask_text(f"回电1391234{i:04d}") == f"回电139****{i:04d}"
-    assert 0 < len(P._memo) <= P.MEMO_SIZE
-    long = "报警人张三称" + "长" * P.MEMO_MAX_CHARS
-    assert mask_text(long) == P._mask_text(long) and long not in P._memo
+    assert P._mask_short.cache_info().currsize == P.CACHE_SIZE
+    long = "报警人张三称" + "长" * P.CACHED_MAX_CHARS
+    misses = P._mask_short.cache_info().misses
+    assert mask_text(long) == P._mask_text(long) == "报警人张*称" + "长" * P.CACHED_MAX_CHARS
+    assert P._mask_short.cache_info().misses == misses  # not looked up, not kept
+
+
+def test_a_str_subclass_comes_back_as_itself():
+    """Only exact str is cached: an equal StrEnum member is not swapped for a plain str, nor the reverse."""
+    from dashboard.contract.event import Status
+
+    assert type(mask_text("closed")) is str
+    assert mask_text(Status.closed) is Status.closed
+    assert type(mask_text("closed")) is str

@@ -29,6 +29,7 @@ from feeds.poller import FeedPoller, IngestContext
 from feeds.sink import StreamSink
 
 PAGE = 500
+FLOOR_EVENTS_PER_S = 10_000  # events/s one worker must sustain (issue 12; real volume is below 1,000/s)
 CATEGORIES = ("public_service", "dispute", "law_enforcement", "traffic_safety", "work_safety")
 
 
@@ -92,8 +93,7 @@ def run(settings: Settings, events: int = 100_000, repeats: int = 3) -> dict[str
         "events_per_s": round(best_e2e), "raw_xadd_per_s": round(best_raw), "ratio": round(best_e2e / best_raw, 3),
         "events_per_s_runs": [round(x) for x in e2e], "raw_xadd_per_s_runs": [round(x) for x in raw],
         "mean_event_bytes": round(statistics.mean(sizes)) if sizes else 0,
-        "targets": {"events_per_s": 50_000, "ratio": 0.35},
-        "pass": best_e2e >= 50_000 and best_e2e / best_raw >= 0.35,
+        "floor_events_per_s": FLOOR_EVENTS_PER_S, "meets_floor": round(best_e2e) >= FLOOR_EVENTS_PER_S,
     }
 
 

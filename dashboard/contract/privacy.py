@@ -8,6 +8,7 @@ written to Redis or a log. Masking keeps enough to tell records apart on a scree
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Final
 
 # Masking runs on every text field of every event, so it is built for speed: a cheap scan finds
@@ -118,14 +119,7 @@ _MOBILE_SECOND = frozenset("3456789")
 
 
 def _mask_run(m: re.Match[str]) -> str:
-    run = m.group(0)
-    if run.isdigit():  # the commonest shapes (a mobile, an 18-digit ID), without a second call
-        n = len(run)
-        if n == 11 and run[0] == "1" and run[1] in _MOBILE_SECOND:
-            return f"{run[:3]}****{run[7:]}"
-        if n == 18:
-            return f"{run[:6]}********{run[14:]}"
-    return _mask_number(run)
+    return _mask_number(m.group(0))
 
 
 def _mask_number(run: str) -> str:
@@ -138,26 +132,23 @@ def _mask_number(run: str) -> str:
     return _NUMBERS_RE.sub(_number_sub, run)
 
 
-# Short texts repeat heavily in real feeds (departments, addresses, service names, statuses, grid
-# names): a bounded memo of their masked forms spares them the gates and scans below. It is emptied
-# when full rather than kept in LRU order: a plain dict lookup is the whole point, and a feed's
-# repeated texts are back in it after a few records.
-MEMO_MAX_CHARS = 64  # longer texts (descriptions) rarely repeat
-MEMO_SIZE = 8192
-_memo: dict[str, str] = {}
+CACHED_MAX_CHARS = 64  # longer texts (descriptions) rarely repeat
+CACHE_SIZE = 8192  # masked short texts kept
 
 
 def mask_text(text: str) -> str:
     """Mask every phone number, ID number, e-mail address and announced name in free text."""
-    masked = _memo.get(text)
-    if masked is not None:
-        return masked
-    masked = _mask_text(text)
-    if len(text) <= MEMO_MAX_CHARS and text.__class__ is str:  # (a str subclass could hash differently)
-        if len(_memo) >= MEMO_SIZE:
-            _memo.clear()
-        _memo[text] = masked
-    return masked
+    # only an exact str is cached: an equal str subclass (a StrEnum member) must come back as itself
+    if text.__class__ is str and len(text) <= CACHED_MAX_CHARS:
+        return _mask_short(text)
+    return _mask_text(text)
+
+
+# Short texts repeat heavily in real feeds (departments, addresses, service names, statuses, grid
+# names), so their masked forms are kept.
+@lru_cache(maxsize=CACHE_SIZE)
+def _mask_short(text: str) -> str:
+    return _mask_text(text)
 
 
 # Texts longer than this skip the gates: a description nearly always holds a digit or a gate letter
@@ -197,50 +188,14 @@ def mask_name(name: str) -> str:
 def mask_value(value: Any, key: str | None = None) -> Any:
     """Mask recursively; values under a name-like key are masked as names."""
     if isinstance(value, str):
-        if key is not None and _name_key(key):
+        if key is not None and key.lower() in NAME_KEYS:
             return mask_name(value)
         return mask_text(value)
     if isinstance(value, dict):
-        return _mask_dict(value)
+        return {k: mask_value(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [mask_value(v, key) for v in value]
     return value
-
-
-_PASS: Final = frozenset({int, float, bool, type(None)})
-
-
-def _mask_dict(value: dict[Any, Any]) -> dict[Any, Any]:
-    out = {}
-    memo, names = _memo, _names
-    for k, v in value.items():
-        if v.__class__ is str:  # the usual case, with fewer calls per value (_name_key and memos inlined)
-            if k in NAME_KEYS if k.islower() else k.lower() in NAME_KEYS:
-                masked = names.get(v)
-                out[k] = masked if masked is not None else _remember_name(v)
-            else:
-                masked = memo.get(v)
-                out[k] = masked if masked is not None else mask_text(v)
-        else:
-            out[k] = v if v.__class__ in _PASS else mask_value(v, k)
-    return out
-
-
-_names: dict[str, str] = {}  # masked names, as _memo (names under a name key repeat too: a reporter, a clerk)
-
-
-def _remember_name(name: str) -> str:
-    masked = mask_name(name)
-    if len(name) <= MEMO_MAX_CHARS:
-        if len(_names) >= MEMO_SIZE:
-            _names.clear()
-        _names[name] = masked
-    return masked
-
-
-def _name_key(key: str) -> bool:
-    # a key that is already lower case is its own lower(); most keys are
-    return key in NAME_KEYS if key.islower() else key.lower() in NAME_KEYS
 
 
 def masked_traceback(exc: BaseException) -> str:

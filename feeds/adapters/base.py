@@ -10,22 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from dashboard.contract.event import (
-    BEIJING,
-    EVENT_DEFAULTS,
-    EXACT_SUPPORTED,
-    LOCATION_DEFAULTS,
-    Event,
-    assemble_event,
-    construct_event,
-    now_utc,
-)
+from dashboard.contract.event import Event, now_utc
 from dashboard.contract.privacy import mask_text, mask_value
 
 
@@ -48,15 +39,6 @@ class FieldError(ValueError):
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
         self.field = field
-
-
-class Exact(dict[str, Any]):
-    """A candidate whose adapter has checked every value against the Event's constraints, as they
-    will stand once normalise has masked and clipped the texts: field names only (no aliases, no
-    extras), str of the allowed length and pattern, enum values as str, aware datetimes, an int
-    priority in range, a float position in range, codes of the right digits, attrs a dict keyed
-    by str. normalise builds its Event without validating it again. An adapter returns a plain
-    dict whenever it has not checked everything, and pydantic decides (and words the reject)."""
 
 
 Parsed = Candidate | Reject
@@ -88,15 +70,7 @@ def normalise(candidate: Candidate, ingested_at: datetime | None = None) -> Even
 
     This is the one place masking happens for events, so no adapter can forget it.
     """
-    if candidate.__class__ is Exact and EXACT_SUPPORTED:
-        event = _exact_event(candidate, ingested_at)
-        if event is not None:
-            return event
     c = dict(candidate)
-    occurred, reported = c.get("occurred_at"), c.get("reported_at")
-    if not (occurred.__class__ is datetime and occurred.tzinfo.__class__ is timezone
-            and (reported is None or reported.__class__ is datetime and reported.tzinfo.__class__ is timezone)):
-        _fixed_offsets(c)
     summary, department = c.get("summary"), c.get("department")
     if isinstance(summary, str):
         c["summary"] = mask_clip(summary, SUMMARY_LIMIT)
@@ -107,54 +81,12 @@ def normalise(candidate: Candidate, ingested_at: datetime | None = None) -> Even
     loc = c.get("location")
     if isinstance(loc, dict) and isinstance(loc.get("address"), str):
         c["location"] = {**loc, "address": mask_clip(loc["address"], ADDRESS_LIMIT)}
-    ingested = c.setdefault("ingested_at", ingested_at or now_utc())
-    if (candidate.__class__ is Exact and EXACT_SUPPORTED and isinstance(ingested, datetime)
-            and ingested.utcoffset() is not None):
-        return construct_event(c)
+    c.setdefault("ingested_at", ingested_at or now_utc())
     try:
         return Event.model_validate(c)
     except ValidationError as err:
         return Reject(validation_reason(err), raw=masked_raw(candidate),
                       record_key=str(candidate.get("case_id") or "") or None)
-
-
-def _exact_event(candidate: Candidate, ingested_at: datetime | None) -> Event | None:
-    """What normalise gives for an Exact candidate whose times are in fixed-offset zones (else None:
-    normalise goes the long way), masked and clipped as there, with the values copied once, straight
-    into the Event's layout."""
-    occurred, reported = candidate.get("occurred_at"), candidate.get("reported_at")
-    ingested = candidate["ingested_at"] if "ingested_at" in candidate else ingested_at or now_utc()
-    if not (occurred.__class__ is datetime and occurred.tzinfo.__class__ is timezone
-            and (reported is None or reported.__class__ is datetime and reported.tzinfo.__class__ is timezone)
-            and ingested.__class__ is datetime and ingested.tzinfo.__class__ is timezone):
-        return None
-    fields = {**EVENT_DEFAULTS, **candidate}
-    fields["ingested_at"] = ingested
-    fields["summary"] = mask_clip(fields["summary"], SUMMARY_LIMIT)
-    if (department := fields["department"]) is not None:
-        fields["department"] = mask_clip(department, DEPARTMENT_LIMIT)
-    if "attrs" not in candidate:
-        fields["attrs"] = {}  # the model's default_factory
-    elif attrs := fields["attrs"]:
-        fields["attrs"] = mask_value(attrs)
-    loc, loc_set = fields["location"], None
-    if loc is not None:
-        loc_set = set(loc)
-        address = loc.get("address")
-        loc = fields["location"] = {**LOCATION_DEFAULTS, **loc}
-        if isinstance(address, str):
-            loc["address"] = mask_clip(address, ADDRESS_LIMIT)
-    fields_set = set(candidate)
-    fields_set.add("ingested_at")
-    return assemble_event(fields, fields_set, loc_set)
-
-
-def _fixed_offsets(c: Candidate) -> None:
-    for f in ("occurred_at", "reported_at"):
-        v = c.get(f)
-        # fixed-offset zones validate and serialise in pydantic's Rust core; ZoneInfo calls back into Python
-        if isinstance(v, datetime) and v.tzinfo is not None and not isinstance(v.tzinfo, timezone):
-            c[f] = v.astimezone(BEIJING)
 
 
 def masked_raw(obj: Any) -> str:

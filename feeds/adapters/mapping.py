@@ -75,22 +75,20 @@ def payload_snippet(payload: bytes) -> str:
     return mask_text(payload[: RAW_MAX + 64].decode("utf-8", "replace"))[:RAW_MAX]
 
 
-def load_json(payload: bytes, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
-              hook_when: Callable[[bytes], bool] | None = None) -> Any:
+def load_json(payload: bytes, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:
     """Parse a JSON payload strictly (UTF-8, no NaN, no lone surrogates), or raise FieldError.
 
     orjson checks the text; with ``object_pairs_hook`` the stdlib parser then builds the objects
-    (for feeds whose duplicate keys need a rule other than "last one wins") — only for payloads
-    where ``hook_when`` says the rule can matter, since the stdlib parser is several times slower.
+    (for feeds whose duplicate keys need a rule other than "last one wins").
     """
     body = payload.removeprefix(_BOM)
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as err:
         raise FieldError("payload", f"not JSON ({err})") from None
-    if _DEEP_HINT.search(body) and _depth_exceeds(doc, MAX_DEPTH):
+    if _depth_exceeds(doc, MAX_DEPTH):
         raise FieldError("payload", f"nested deeper than {MAX_DEPTH} levels")
-    if object_pairs_hook is None or (hook_when is not None and not hook_when(body)):
+    if object_pairs_hook is None:
         return doc
     try:
         return json.loads(body.decode("utf-8"), object_pairs_hook=object_pairs_hook)
@@ -98,21 +96,18 @@ def load_json(payload: bytes, object_pairs_hook: Callable[[list[tuple[str, Any]]
         raise FieldError("payload", f"not JSON ({err})") from None
 
 
-# Only a payload with MAX_DEPTH brackets opening in a row (keys allowed between) can be that deep;
-# the walk below is costly on every page, this scan is not.
-_DEEP_HINT = re.compile(rb"[\[{](?:\s*(?:\"(?:[^\"\\]|\\.)*\"\s*:\s*)?[\[{]){%d}" % (MAX_DEPTH - 1))
-
-
 def _depth_exceeds(doc: Any, limit: int) -> bool:
-    stack = [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            if depth > limit:
-                return True
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
-    return False
+    """Whether objects and arrays nest more than ``limit`` levels (the document is level 1)."""
+    level = [doc] if isinstance(doc, _CONTAINERS) else []
+    for _ in range(limit):
+        if not level:
+            return False
+        level = [c for node in level for c in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(c, _CONTAINERS)]
+    return bool(level)
+
+
+_CONTAINERS: Final = (dict, list)
 
 
 def scalar_text(value: Any, field: str) -> str | None:

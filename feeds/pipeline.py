@@ -43,7 +43,7 @@ class Pipeline:
         if self._locator is None or not isinstance(loc, dict) or loc.get("adcode"):
             return c
         lat, lon = loc.get("lat"), loc.get("lon")
-        if isinstance(lat, float | int) and isinstance(lon, float | int):
+        if isinstance(lat, (float, int)) and isinstance(lon, (float, int)):
             code = self._locator.adcode_at(float(lat), float(lon))
             if code:
                 return {**c, "location": {**loc, "adcode": code}}

@@ -61,7 +61,7 @@ def is_empty(value: Any) -> bool:
         return True
     if isinstance(value, str):
         return not value.strip()
-    return isinstance(value, list | tuple | dict) and not value
+    return isinstance(value, (list, tuple, dict)) and not value
 
 
 def shown(value: Any, limit: int = 40) -> str:
@@ -124,7 +124,7 @@ def scalar_text(value: Any, field: str) -> str | None:
         if not math.isfinite(value):
             raise FieldError(field, "not a finite number")
         return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, datetime | date | time):
+    if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     raise FieldError(field, f"expected text or a number, got {type(value).__name__}")
 
@@ -132,7 +132,7 @@ def scalar_text(value: Any, field: str) -> str | None:
 def to_int(value: Any, field: str) -> int | None:
     if is_empty(value):
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise FieldError(field, f"not an integer: {shown(value)}")
     if isinstance(value, int):
         return value
@@ -145,7 +145,7 @@ def to_int(value: Any, field: str) -> int | None:
 def to_float(value: Any, field: str) -> float | None:
     if is_empty(value):
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise FieldError(field, f"not a number: {shown(value)}")
     try:
         number = float(value)
@@ -180,7 +180,7 @@ def _parse_one(value: Any, fmt: str) -> datetime | None:
         return None
     if fmt in ("epoch_s", "epoch_ms"):
         return _from_epoch(value, 1000.0 if fmt == "epoch_ms" else 1.0)
-    if not isinstance(value, str | int):
+    if not isinstance(value, (str, int)):
         return None
     text = str(value).strip()
     try:
@@ -227,7 +227,7 @@ def build_location(pos: tuple[float, float] | None, **parts: str | None) -> dict
 
 def jsonable(value: Any) -> Any:
     """Spreadsheet and time values as JSON-friendly attrs values."""
-    if isinstance(value, datetime | date | time):
+    if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, timedelta):
         return value.total_seconds()
@@ -323,7 +323,7 @@ def _datum(value: Any) -> str | None:
 
 
 def _is_path_list(value: Any) -> bool:
-    return (isinstance(value, list | tuple) and bool(value)
+    return (isinstance(value, (list, tuple)) and bool(value)
             and all(isinstance(p, str) and p for p in value))
 
 

@@ -220,8 +220,9 @@ def _candidate(record: dict[str, Any], ctx: _Context) -> Candidate:
 
 
 def _text(obj: Mapping[str, Any], key: str, name: str | None = None) -> str | None:
-    value = obj.get(key)
-    return None if _is_null(value) else scalar_text(value, name or key)
+    """A field as stripped text; None when missing, empty or a null marker ("null", "none", "nil")."""
+    text = scalar_text(obj.get(key), name or key)
+    return None if text is None or text.lower() in _NULLS else text
 
 
 def _text_or_none(obj: Mapping[str, Any], key: str) -> str | None:
@@ -294,9 +295,12 @@ def _location(record: Mapping[str, Any], ext: Mapping[str, Any], ctx: _Context) 
     )
 
 
+_DIGITS: Final = {n: re.compile(f"[0-9]{{{n}}}") for n in (6, 9)}  # an adcode, a town code
+
+
 def _code(ext: Mapping[str, Any], key: str, digits: int) -> str | None:
     code = _text(ext, key, f"{EXT}.{key}")
-    if code is not None and not re.fullmatch(f"[0-9]{{{digits}}}", code):
+    if code is not None and not _DIGITS[digits].fullmatch(code):
         raise FieldError(f"{EXT}.{key}", f"expected {digits} digits, got {shown(code)}")
     return code
 

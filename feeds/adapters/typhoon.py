@@ -347,7 +347,7 @@ def _load_json(payload: bytes | str) -> list[Any] | Reject:
 
 def _json_storm(ctx: _Context, obj: dict[str, Any]) -> Iterator[Parsed]:
     tfbh = obj.get("tfbh") or obj.get("ident")
-    if not isinstance(tfbh, str | int) or isinstance(tfbh, bool) or not str(tfbh).strip():
+    if not isinstance(tfbh, (str, int)) or isinstance(tfbh, bool) or not str(tfbh).strip():
         yield Reject("tfbh: missing", _raw(obj))
         return
     key = str(tfbh).strip()
@@ -381,7 +381,7 @@ def _opt_num(value: Any, name: str) -> float | None:
         return None
     if isinstance(value, bool):
         raise FieldError(name, f"{value!r} is not a number")
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         num = float(value)
     elif isinstance(value, str):
         try:

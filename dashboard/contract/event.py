@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 SCHEMA_VERSION = 1
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -150,6 +150,15 @@ class Event(BaseModel):
         """The event as stored in the streams: pydantic's ``model_dump_json(by_alias=True)``, as bytes."""
         # the serialiser model_dump_json calls, without decoding its bytes to str and encoding them back
         return self.__pydantic_serializer__.to_json(self, by_alias=True)
+
+
+def validation_reason(err: ValidationError) -> str:
+    """'location.lat: Input should be less than or equal to 90' — field path first, no input echo."""
+    parts = []
+    for e in err.errors(include_input=False, include_url=False)[:3]:
+        loc = ".".join(str(p) for p in e["loc"]) or "record"
+        parts.append(f"{loc}: {e['msg']}")
+    return "; ".join(parts)
 
 
 def max_length(model: type[BaseModel], name: str) -> int:

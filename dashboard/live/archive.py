@@ -34,9 +34,8 @@ from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboard.contract.backoff import backoff
-from dashboard.contract.event import Event, Location
+from dashboard.contract.event import Event, Location, validation_reason
 from dashboard.contract.settings import Settings
-from feeds.adapters.base import validation_reason
 
 log = logging.getLogger(__name__)
 

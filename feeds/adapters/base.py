@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from dashboard.contract.event import Event, now_utc
+from dashboard.contract.event import Event, now_utc, validation_reason
 from dashboard.contract.privacy import mask_text, mask_value
 
 
@@ -54,15 +54,6 @@ SUMMARY_LIMIT, DEPARTMENT_LIMIT, ADDRESS_LIMIT = 500, 100, 200
 def mask_clip(text: str, limit: int) -> str:
     masked = mask_text(text)
     return masked if len(masked) <= limit else masked[: limit - 1] + "…"
-
-
-def validation_reason(err: ValidationError) -> str:
-    """'location.lat: Input should be less than or equal to 90' — field path first, no input echo."""
-    parts = []
-    for e in err.errors(include_input=False, include_url=False)[:3]:
-        loc = ".".join(str(p) for p in e["loc"]) or "record"
-        parts.append(f"{loc}: {e['msg']}")
-    return "; ".join(parts)
 
 
 def normalise(candidate: Candidate, ingested_at: datetime | None = None) -> Event | Reject:

@@ -91,6 +91,7 @@ class LiveWorker:
         self._built_at: dict[str, float] = {}
         self.applied = 0
         self.behind = False
+        self._unpublished = False  # this worker applied events no snapshot shows yet
 
     def ensure_groups(self) -> None:
         self.live.ensure_groups()
@@ -157,6 +158,7 @@ class LiveWorker:
                 except Exception as exc:  # noqa: BLE001
                     bad.append((entry, f"live state: {type(exc).__name__}: {exc}"))
         self.applied += len(events)
+        self._unpublished = self._unpublished or bool(events)
         return bad
 
     def _apply_archive(self, entries: Sequence[Entry]) -> list[tuple[Entry, str]]:
@@ -187,7 +189,16 @@ class LiveWorker:
             return False
         self.publish_snapshots(now, every=force)
         self._snap_version, self._snap_at = version, mono
+        self._unpublished = False
         return True
+
+    def idle_block_ms(self, longest_ms: int) -> int:
+        """How long an idle pass may wait in Redis for new entries: at most ``longest_ms``, and no
+        later than the snapshot of what this worker applied is due (else the wait delays it)."""
+        if not (self._unpublished and self.builders):
+            return longest_ms
+        due_in_s = self.settings.snapshot_interval_s - (time.monotonic() - self._snap_at)
+        return max(1, min(longest_ms, int(due_in_s * 1000) + 1))
 
     def publish_snapshots(self, now: float | None = None, every: bool = False) -> None:
         """Every registered snapshot for every scope of the boards that read it, at one instant of the
@@ -260,7 +271,7 @@ def run(settings: Settings, archive: bool = True, snapshots: bool = True, once: 
     try:
         while not stopping:
             try:
-                n = worker.run_once(block_ms=None if n or once else block_ms)
+                n = worker.run_once(block_ms=None if n or once else worker.idle_block_ms(block_ms))
                 failures = 0
             except redis.ConnectionError as exc:
                 failures += 1

@@ -176,7 +176,8 @@ def cmd_bench_live(a: argparse.Namespace, s: Settings) -> int:
     else:
         print(f"live: snapshot p95 ms by retained events {rep['snapshot_p95_ms']}; naive at "
               f"{a.naive_events:,}: {rep['naive_ms_200k']} ms; speedup {rep['speedup']}x; "
-              f"{rep['redis_bytes_per_event']} Redis bytes/event; {'PASS' if rep['pass'] else 'FAIL'}")
+              f"{rep['redis_bytes_per_event']} Redis bytes/event; SLA clocks {rep['sla_clocks_us']['warm']} µs/case "
+              f"(cold calendar {rep['sla_clocks_us']['cold_baseline']} µs); {'PASS' if rep['pass'] else 'FAIL'}")
     return 0
 
 
@@ -193,6 +194,22 @@ def cmd_bench_web(a: argparse.Namespace, s: Settings) -> int:
               f"{rep['snapshot_bytes']:,} B, {rep['markers']:,} markers); {w['walls']} walls at 1 Hz: p95 "
               f"{rep['p95_ms_100_walls']} ms, max {w['max_ms']} ms, received {w['received']}/{w['expected']} "
               f"(1 wall: p95 {rep['p95_ms_1_wall']} ms); {'PASS' if rep['pass'] else 'FAIL'}")
+    return 0
+
+
+def cmd_bench_browser(a: argparse.Namespace, s: Settings) -> int:
+    from dashboard.bench import browser as bench
+
+    rep = bench.run(s, injects=a.injects, duration_s=a.duration, every_s=a.every, warmup_s=a.warmup,
+                    speed=a.speed, chromium=a.chromium)
+    if a.json:
+        print(orjson.dumps(rep, option=orjson.OPT_INDENT_2).decode())
+    else:
+        inj, heap = rep["inject"], rep["heap"]
+        print(f"browser: inject → wall median {inj['to_wall_s']['median']} s (snapshot in Redis "
+              f"{inj['to_snapshot_s']['median']} s, push and render {inj['push_and_render_s']['median']} s); "
+              f"JS heap {heap['start_mb']} MB, +{heap['growth_mb']} MB in {heap['window_s']} s; "
+              f"{'PASS' if rep['meets_target'] else 'FAIL'}")
     return 0
 
 
@@ -308,6 +325,15 @@ def build_parser() -> argparse.ArgumentParser:
     bw.add_argument("--events", type=int, default=65_000, help="synthetic events in the live state (a day)")
     bw.add_argument("--threads", type=int, help="threads per web worker (default: settings web_threads)")
     bw.set_defaults(fn=cmd_bench_web)
+    bb = bs.add_parser("browser", help="the wall in Chromium: inject → screen delay, JS heap over time")
+    bb.add_argument("--json", action="store_true")
+    bb.add_argument("--injects", type=int, default=5, help="110 records injected, one at a time")
+    bb.add_argument("--duration", type=float, default=48.0, help="seconds of heap samples")
+    bb.add_argument("--every", type=float, default=8.0, help="seconds between heap samples")
+    bb.add_argument("--warmup", type=float, default=10.0, help="seconds before the first heap sample")
+    bb.add_argument("--speed", type=float, default=60.0, help="the demo's simulated seconds per real second")
+    bb.add_argument("--chromium", default="/usr/bin/chromium")
+    bb.set_defaults(fn=cmd_bench_browser)
     return p
 
 

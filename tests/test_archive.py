@@ -2,7 +2,6 @@
 
 import multiprocessing
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -271,9 +270,9 @@ def test_sqlite_checks_read_while_another_process_holds_the_write_lock(tmp_path)
         writer.write(_payloads(range(2)))
         with writer.engine.begin() as con:  # BEGIN IMMEDIATE: the write lock is held until the block ends
             con.execute(sa.text("delete from events"))
-            start = time.perf_counter()
-            assert reader.count() == 2  # a plain BEGIN: the last committed state, without waiting
-            assert time.perf_counter() - start < 1
+            # a plain BEGIN: the last committed state, without waiting (waiting would mean the 30 s busy
+            # timeout and then "database is locked", since the lock is held until this block ends)
+            assert reader.count() == 2
         assert reader.count() == 0
 
 

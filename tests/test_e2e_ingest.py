@@ -39,12 +39,10 @@ def _states(stack: Stack) -> dict[str, str]:
 
 def test_all_21_feeds_flow_and_one_broken_feed_stays_apart(stack: Stack):
     stack.start_ingest()
-    t0 = time.monotonic()
     wait_until(lambda: set(_states(stack).values()) == {"ok"}, 60, what="all 21 feeds ok")
     first = stack.lengths()
     assert len(first) == 21 and all(n > 0 for n in first.values()), first
     wait_until(lambda: all(n > first[c] for c, n in stack.lengths().items()), 60, what="every stream to grow")
-    assert time.monotonic() - t0 < 120
 
     # 110 goes down: degraded within two polls (interval 3 s), the other 20 keep flowing
     before = stack.lengths()

@@ -45,7 +45,9 @@
     set(ids.boundaries, "hideout", { rank, scope: frame.scope });
     set(ids.layer, "data", s.map_layer);
     set(ids.layer, "hideout", { lang: lib.lang });
-    set(ids.map, "viewport", { bounds: s.view_bounds, transition: "fitBounds" }, JSON.stringify(s.view_bounds));
+    // no zoom animation: a rotating wall may leave the page mid-animation, and Leaflet then throws
+    // (Leaflet#6775, "_leaflet_pos" of a removed pane)
+    set(ids.map, "viewport", { bounds: s.view_bounds, transition: "fitBounds", options: { animate: false } }, JSON.stringify(s.view_bounds));
     // district names give way while the view takes a storm in (the map's own class is fixed once drawn)
     set(ids.map_panel, "className", "panel map em-map-panel" + (s.storm_in_view ? " zoom-low" : ""));
     return out;

@@ -35,7 +35,7 @@
     shade(s, frame, set, lib);
     // the city in view, once the frame has its size (the map's initial bounds are applied before it
     // does, and a 4K wall would show it at a 1080p zoom); once only: an operator may pan
-    set(ids.map, "viewport", { bounds: frame.bounds, transition: "fitBounds" }, "fitted");
+    set(ids.map, "viewport", { bounds: frame.bounds, transition: "fitBounds", options: { animate: false } }, "fitted");
     return out;
   }
 

@@ -400,6 +400,6 @@ test("the city is fitted into the map once (a key that never changes: an operato
   const { snap, frame, lib } = board("wall.city");
   const fits = wall.render.wall(snap, frame, lib).filter((u) => u[0] === frame.ids.map && u[1] === "viewport");
   assert.equal(fits.length, 1);
-  assert.deepEqual(fits[0][2], { bounds: frame.bounds, transition: "fitBounds" });
+  assert.deepEqual(fits[0][2], { bounds: frame.bounds, transition: "fitBounds", options: { animate: false } });
   assert.equal(fits[0][3], "fitted");
 });

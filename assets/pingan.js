@@ -118,11 +118,26 @@
         if (page.shown[k] === seen) continue;
         page.shown[k] = seen;
         try {
-          root.dash_clientside.set_props(id, { [prop]: value });
+          root.dash_clientside.set_props(id, byUrl(k, prop, value));
         } catch (err) {
           console.warn("pingan: cannot set", id, prop, err); // an id the frame lacks: the rest still render
         }
       }
+    }
+
+    // A GeoJSON collection reaches its map layer as a blob: URL, never as the layer's `data` prop. Dash
+    // keeps every prop it was handed in its store (layoutHashes → changedProps), and each component that
+    // has not re-rendered since holds the store as it was then: a wall's case map (~0.5 MB, sent a few
+    // times a minute) was retained once per such component, +1.3 MB of JS heap every 8 s. A URL is a
+    // few bytes; dash-leaflet fetches it (offline: it is in this page) and keeps only the newest.
+    const BLOBS_KEPT = 2; // the one shown and the one before, which the layer may still be reading
+    function byUrl(k, prop, value) {
+      if (prop !== "data" || !value || value.type !== "FeatureCollection" || !root.URL || !root.Blob) return { [prop]: value };
+      const url = root.URL.createObjectURL(new root.Blob([JSON.stringify(value)], { type: "application/json" }));
+      const urls = (page.blobs[k] = page.blobs[k] || []);
+      urls.push(url);
+      while (urls.length > BLOBS_KEPT) root.URL.revokeObjectURL(urls.shift());
+      return { data: null, url };
     }
 
     // --- the stream ----------------------------------------------------------------------------
@@ -257,6 +272,7 @@
       clearInterval(page.timer);
       clearTimeout(page.rotateTimer);
       clearTimeout(page.reloadTimer);
+      for (const urls of Object.values(page.blobs)) urls.forEach((u) => root.URL.revokeObjectURL(u));
       page = null;
     }
 
@@ -277,7 +293,7 @@
       if (!config) return null;
       stop();
       page = {
-        config, shown: {}, logs: {}, dirty: {}, drawnAt: {}, snap: null, snapAt: 0, lastId: null, es: null,
+        config, shown: {}, blobs: {}, logs: {}, dirty: {}, drawnAt: {}, snap: null, snapAt: 0, lastId: null, es: null,
         heardAt: Date.now(), quietSince: null, connected: false, build: null, screen: screenId(), alerting: false,
       };
       page.timer = setInterval(tick, TICK_MS);

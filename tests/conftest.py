@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from dashboard.contract.keys import Keys
 from dashboard.contract.settings import Settings
@@ -18,13 +20,35 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 REDIS_URL = os.environ.get("PINGAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# Hypothesis: `ci` (the default) is derandomised, so a run on main fails or passes the same way every
+# time; `thorough` (HYPOTHESIS_PROFILE=thorough) draws ten times the examples, at random, to look
+# for new failures. Each property's own budget goes through `examples()`.
+THOROUGH_FACTOR = 10
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.register_profile("thorough", deadline=None, print_blob=True,
+                                     suppress_health_check=[HealthCheck.too_slow])
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+hypothesis_settings.load_profile(PROFILE)
+
+
+def examples(n: int) -> int:
+    """A property's example budget under the loaded profile."""
+    return n * THOROUGH_FACTOR if PROFILE == "thorough" else n
+
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`--dist loadgroup` must really group: the browser tests each start a whole pipeline, and two at
-    once on two cores make latency figures measure each other. pytest 9.2.0 silently stopped
-    xdist's grouping (pytest-dev/pytest-xdist#1386: the `@group` nodeid suffix no longer takes), so
-    grouped tests that were not grouped fail, saying why, rather than run flaky."""
+    """The longest work first (browser modules, then whole pipelines): with `--dist loadgroup
+    --no-loadscope-reorder` xdist hands out work in this order, so no long module starts last.
+
+    `--dist loadgroup` must really group: a module whose tests share one expensive module fixture
+    (a whole pipeline, a replayed scenario) is one group, built once on one worker. pytest 9.2.0
+    silently stopped xdist's grouping (pytest-dev/pytest-xdist#1386: the `@group` nodeid suffix no
+    longer takes), so grouped tests that were not grouped fail, saying why, rather than build their
+    fixture on every worker."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("browser") else 1 if item.get_closest_marker("slow")
+               else 2)  # stable: collection order within each
     if not getattr(config.option, "loadgroup", False):  # set on xdist's workers under --dist loadgroup
         return
     for item in items:

@@ -16,11 +16,12 @@ from dashboard.contract.event import Event, make_event_id
 from dashboard.contract.geo import to_wgs84
 from feeds.adapters import cad
 from feeds.adapters.base import Reject, normalise
+from tests.conftest import examples
 from tests.contract import check_outputs
 
 OPTS = {"source": "110", "datum": "gcj02", "agency": "police"}
 BEIJING = timezone(timedelta(hours=8))
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 EIDO: dict[str, Any] = {
     "eidoMessageIdentifier": "m-0001",

@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from dashboard.contract.event import Event
 from feeds.adapters.base import Reject, normalise
 from feeds.adapters.cap import DEFAULT_COLOURS, parse
+from tests.conftest import examples
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CAP_DIR = DATA / "cap"
 OPTS = {"source": "qx", "datum": "wgs84"}
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Every sample file, by name, with what it must give: ("events", number of <info> blocks) or
 # ("reject", field). A new sample must be added here, so its outcome is a decision, not an accident.

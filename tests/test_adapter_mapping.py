@@ -20,12 +20,13 @@ from dashboard.contract.geo import to_wgs84
 from feeds.adapters import mapping as m
 from feeds.adapters import tabular
 from feeds.adapters.base import Reject, normalise
+from tests.conftest import examples
 from tests.contract import check_outputs
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BEIJING = timezone(timedelta(hours=8))
 OPTS: dict[str, Any] = {"source": "wg", "datum": "wgs84"}
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 BASE: dict[str, Any] = {
     "kind": {"const": "case"},
@@ -541,7 +542,7 @@ XLSX_CELL = (st.none() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=Fals
              | st.sampled_from(["待办", "办结", "2026-11-22 09:30:00", "440703"]))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(XLSX_CELL, min_size=7, max_size=7), max_size=4))
 def test_fuzz_xlsx_cells(rows: list[list[Any]]) -> None:
     book = openpyxl.Workbook()

@@ -16,13 +16,14 @@ from dashboard.contract.event import Event, make_event_id
 from dashboard.contract.geo import to_wgs84
 from feeds.adapters import open311, tabular
 from feeds.adapters.base import Reject, normalise
+from tests.conftest import examples
 from tests.contract import FIELD_REASON, check_outputs
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OPEN311 = DATA / "open311"
 OPTS = {"source": "12345", "datum": "wgs84"}
 BEIJING = timezone(timedelta(hours=8))
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Every record of a known sample file: (events, rejects), and the reason of every reject.
 EXPECTED: dict[str, tuple[int, int, str | None]] = {

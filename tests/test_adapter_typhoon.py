@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 from dashboard.contract.event import Event
 from feeds.adapters.base import Parsed, Reject, normalise
 from feeds.adapters.typhoon import parse_bst, parse_json
+from tests.conftest import examples
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BST_DIR = DATA / "typhoon" / "cma_bst"
 JSON_DIR = DATA / "typhoon" / "wztf_realtime_json"
 OPTS = {"source": "tf", "datum": "wgs84"}
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NO_DATA = pytest.mark.skip(reason=f"shared sample data not found at {DATA} (is ../shared checked out?)")
 
 BST_FILES = sorted(BST_DIR.glob("*.txt")) if BST_DIR.is_dir() else []

@@ -24,9 +24,9 @@ from tests.browser import Page, chromium, require_chromium, whole_pipeline
 from tests.conftest import SHARED_DATA
 from tests.e2e import Stack, wait_until
 
-# one worker runs every browser test, one after another: each starts a whole pipeline, and two at once
-# on a 2-core machine made the wall's latency test measure the other's load (README: --dist loadgroup)
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+# one group: the module's tests share one whole pipeline, built once on one worker (the other
+# browser module runs beside it on the other worker)
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("emergency-browser")]
 
 SPEED = 1200.0  # simulated seconds per real second: a day in 72 s
 LEAD_H = 36.0  # the replay starts this long before the storm's closest approach (starting up takes ~10 h of it)

@@ -32,6 +32,9 @@ from tests.conftest import REDIS_URL
 from tests.emergency_events import HOUR, cap, event, simulated
 from tests.emergency_events import response as resp_event
 
+# one group: the module's tests share module fixtures (simulated runs) built once on one worker
+pytestmark = pytest.mark.xdist_group("emergency-state")
+
 T0 = datetime(2026, 9, 15, 8, 0, tzinfo=BEIJING).timestamp()
 CITY = "440700"
 GEO = Geo.of(CITY)

@@ -15,6 +15,7 @@ from dashboard.contract.systems import load_feeds
 from feeds.adapters.base import Reject
 from feeds.pipeline import Pipeline
 from feeds.sink import StreamSink
+from tests.conftest import examples
 
 T = "2026-11-22T09:30:00+08:00"
 VALID: dict[str, Any] = {
@@ -79,7 +80,7 @@ def test_fuzzed_payloads_through_the_worker_path(adapter, r, keys, settings):  #
     pipeline = Pipeline(settings.city_adcode)
     code = OPTIONS[adapter]
 
-    @settings_(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings_(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
     @given(payload=_payloads(adapter))
     def run(payload: bytes) -> None:
         dead0, stream0 = r.xlen(keys.dead), r.xlen(keys.stream(code))

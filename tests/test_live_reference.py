@@ -36,7 +36,8 @@ from feeds.simulator.traffic import DEFAULT_VOLUMES
 from tests.conftest import REDIS_URL, REPO
 from tests.e2e import Stack, wait_until
 
-pytestmark = pytest.mark.slow
+# one group: every test reads the one run (a module fixture), built once on one worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live-reference")]
 
 SEED = 20240917
 SPEED = 1.0  # simulated time = wall time: no event is stamped after the snapshots' as_of

@@ -17,6 +17,7 @@ from dashboard.live.rebuild import compare, differences, read_live, rebuild, rep
 from dashboard.live.sla import Policies
 from dashboard.live.state import Deriver, Horizon, fold
 from dashboard.live.store import LiveStore
+from tests.conftest import examples
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # bucket keys expire in real time
 POLICIES = Policies.load()
@@ -42,7 +43,7 @@ def _fold_all(events: list[dict]) -> dict:
 
 
 @given(st.data())
-@hsettings(max_examples=60, deadline=None)
+@hsettings(max_examples=examples(60), deadline=None)
 def test_fold_is_order_independent_and_idempotent(sample, data):
     cases = [evs for evs in _by_case(sample).values() if len(evs) >= 3]
     evs = data.draw(st.sampled_from(cases))

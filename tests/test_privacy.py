@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboard.contract.privacy import mask_name, mask_text, mask_value
+from tests.conftest import examples
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID18 = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
@@ -37,7 +38,7 @@ delimited_prefix = st.text(max_size=20).filter(lambda s: not s[-1:].isdigit())
 delimited_suffix = st.text(max_size=20).filter(lambda s: not s[:1].isdigit())
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(prefix=delimited_prefix, suffix=delimited_suffix, body=digits, second=st.sampled_from("3456789"))
 def test_no_mobile_survives(prefix, suffix, body, second):
     phone = f"1{second}{body}"
@@ -45,7 +46,7 @@ def test_no_mobile_survives(prefix, suffix, body, second):
     assert phone not in out
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(prefix=st.text(max_size=20), suffix=st.text(max_size=20),
        id_no=st.from_regex(r"\A[1-8]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d)\d{3}[\dX]\Z"))
 def test_no_id_number_survives(prefix, suffix, id_no):
@@ -139,13 +140,13 @@ TEXT = st.lists(TOKENS, max_size=12).map("".join)
 KEYS = st.sampled_from(["caller_name", "Caller", "CONTACT", "联系人", "notes", "phone", "n"]) | st.text(max_size=5)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(1500), deadline=None)
 @given(TEXT)
 def test_mask_text_is_the_plain_algorithm(text):
     assert mask_text(text) == reference_mask_text(text)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.recursive(TEXT | st.integers() | st.none() | st.booleans(),
                     lambda c: st.lists(c, max_size=3) | st.dictionaries(KEYS, c, max_size=3), max_leaves=8),
        st.sampled_from([None, "caller_name", "Reporter", "notes"]))

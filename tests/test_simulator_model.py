@@ -22,6 +22,9 @@ from feeds.simulator.lifecycle import PROFILES, draw_timeline
 from feeds.simulator.model import CaseVersion
 from feeds.simulator.traffic import DEFAULT_VOLUMES
 
+# one group: the module's tests share module fixtures (simulated runs) built once on one worker
+pytestmark = pytest.mark.xdist_group("simulator-model")
+
 START = datetime(2026, 11, 23, 0, 0, tzinfo=BEIJING)  # a Monday
 DAY = 24 * 3600
 

@@ -28,6 +28,9 @@ from feeds.simulator.server import create_app
 from feeds.simulator.simtime import iso
 from feeds.simulator.traffic import DEFAULT_VOLUMES
 
+# one group: the module's tests share module fixtures (simulated runs) built once on one worker
+pytestmark = pytest.mark.xdist_group("simulator-roundtrip")
+
 START = datetime(2026, 11, 23, 6, 0, tzinfo=BEIJING)
 REPO = Path(__file__).resolve().parents[1]
 PARSERS = {"open311": open311.parse, "cad": cad.parse, "cap": cap.parse, "typhoon-json": typhoon.parse_json,

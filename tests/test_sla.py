@@ -16,6 +16,7 @@ from dashboard.contract.event import BEIJING, Category, Status
 from dashboard.contract.systems import load_raw
 from dashboard.live import sla
 from dashboard.live.sla import RANK, CaseFacts, Policies, PolicyError, SlaClock, add_working_days, parse_span
+from tests.conftest import examples
 
 MIN, HOUR, DAY = 60, 3600, 86_400
 
@@ -377,7 +378,7 @@ case_facts = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(case_facts, st.lists(steps, max_size=12), st.randoms(use_true_random=False))
 def test_clocks_are_deterministic_and_well_formed(f: CaseFacts, history, rnd):
     policies = Policies.load()

@@ -20,9 +20,9 @@ import pytest
 from tests.browser import Page, chromium, require_chromium, whole_pipeline
 from tests.e2e import Stack, wait_until
 
-# one worker runs every browser test, one after another: each starts a whole pipeline, and two at once
-# on a 2-core machine made the wall's latency test measure the other's load (README: --dist loadgroup)
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+# one group: the module's tests share one whole pipeline, built once on one worker (the other
+# browser module runs beside it on the other worker)
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("wall-browser")]
 
 
 def _fixed1(value: float) -> str:

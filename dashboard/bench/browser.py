@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ import httpx
 import orjson
 import redis
 
+from dashboard.boards import CASE_MAP, WALL, WALL_FIGURES
 from dashboard.contract.keys import Keys
 from dashboard.contract.settings import Settings
 from dashboard.demo.embedded_redis import free_port
@@ -63,7 +64,7 @@ def run(settings: Settings, injects: int = 5, duration_s: float = 48.0, every_s:
         browser = pw.chromium.launch(executable_path=chromium, args=[*ARGS, "--js-flags=--expose-gc"])
         try:
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.goto(f"{demo['web']}/wall")
+            page.goto(f"{demo['web']}{WALL.path}")
             _wait(lambda: page.evaluate("Number((document.getElementById('wall-now-open') || {}).textContent"
                                         "?.replace(/,/g, '')) > 0"), 120, "live numbers on the wall")
             out: dict[str, Any] = {"speed": speed, "inject": _injects(page, demo, injects)}
@@ -100,7 +101,7 @@ def _demo(tmp: Path, speed: float) -> Iterator[dict[str, Any]]:
         r = redis.Redis.from_url(url)
         try:
             yield {"web": f"http://127.0.0.1:{web}", "sim": f"http://127.0.0.1:{sim}", "r": r,
-                   "snapshot": Keys.from_settings(settings).snapshot("wall", settings.city_adcode)}
+                   "snapshot": Keys.from_settings(settings).snapshot(WALL_FIGURES.name, settings.city_adcode)}
         finally:
             r.close()
     finally:
@@ -126,12 +127,12 @@ def _injects(page: Any, demo: dict[str, Any], n: int) -> dict[str, Any]:
         while len(seen) < 2 and time.monotonic() - t0 < 30:
             if "server" not in seen and tag.encode() in (demo["r"].get(demo["snapshot"]) or b""):
                 seen["server"] = time.monotonic() - t0
-            if "wall" not in seen and tag in page.evaluate(
+            if "page" not in seen and tag in page.evaluate(
                     "(document.getElementById('wall-ticker') || {}).textContent || ''"):
-                seen["wall"] = time.monotonic() - t0
+                seen["page"] = time.monotonic() - t0
             time.sleep(POLL_S)
         server.append(seen.get("server"))
-        wall.append(seen.get("wall"))
+        wall.append(seen.get("page"))
         time.sleep(2)
     diffs = [w - s for s, w in zip(server, wall, strict=True) if s is not None and w is not None]
     return {"to_snapshot_s": _summary(server), "to_wall_s": _summary(wall),
@@ -157,8 +158,8 @@ def _heap(page: Any, duration_s: float, every_s: float, warmup_s: float) -> dict
     late = samples[len(samples) // 2:]
     slope = statistics.linear_regression([t for t, _ in late], [v for _, v in late]).slope * 60 \
         if len(late) >= 2 else None
-    markers = page.evaluate("(() => { const p = pingan.page(); return p && p.logs['wall-map'] ? "
-                            "p.logs['wall-map'].size : null; })()")
+    markers = page.evaluate("(name) => { const p = pingan.page(); "
+                            "return p && p.logs[name] ? p.logs[name].size : null; }", CASE_MAP.name)
     return {"start_mb": round(start, 2), "samples_mb": [round(v, 2) for _, v in samples],
             "growth_mb": round(samples[-1][1] - start, 2) if samples else 0.0,
             "window_s": round(samples[-1][0], 1) if samples else 0.0,
@@ -178,7 +179,7 @@ def _record(tag: str, sim_time: str) -> dict[str, Any]:
     }
 
 
-def _summary(values: list[float | None]) -> dict[str, Any]:
+def _summary(values: Sequence[float | None]) -> dict[str, Any]:
     got = [v for v in values if v is not None]
     return {"median": round(statistics.median(got), 3) if got else None,
             "max": round(max(got), 3) if got else None, "samples": [None if v is None else round(v, 3) for v in values]}

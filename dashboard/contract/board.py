@@ -164,7 +164,7 @@ class Board:
     path: str
     title: tuple[str, str]  # 中文, English
     snapshots: tuple[str, ...]  # names of the snapshots it reads, in the push stream's order
-    layout: str  # module whose layout(site, board, **query) renders the frame
+    layout: str  # module whose layout(page: Page) renders the frame
     renderer: str  # under assets/: registers window.pingan.renderers[<board name>]
     stylesheet: str  # under assets/
     levels: tuple[Level, ...] = ("city", "district")

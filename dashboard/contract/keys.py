@@ -170,7 +170,7 @@ class Keys:
     @property
     @family("city")
     def newest(self) -> str:
-        """Hash: newest event time (epoch ms) applied per source — the boards' "data as of"."""
+        """Sorted set: newest event time (epoch ms, the score) applied per source — the boards' "data as of"."""
         return f"{self.live}:newest"
 
     # --- the emergency picture (dashboard/live/emergency_state.py): compact records of the non-case kinds;

@@ -4,7 +4,7 @@ of the run's clock, and stores them where the web pushes them from.
 A round reads what every snapshot's header shares once — the live state's version, the newest event
 time, the feeds' health, the red alerts standing in each scope — and hands it to the builders
 (dashboard/contract/board.py `Builder`), which read the rest themselves. A whole snapshot is stored under
-``snap:NAME:SCOPE`` and appended to its capped log ``snaplog:NAME:SCOPE`` (what browsers are pushed,
+``{SCOPE}:snap:NAME`` and appended to its capped log ``{SCOPE}:snaplog:NAME`` (what browsers are pushed,
 resuming from its ids); a change log appends entries against what this worker last published
 (dashboard/live/changelog.py).
 """

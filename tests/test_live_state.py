@@ -143,3 +143,32 @@ def test_rebuild_reports_and_repairs_a_difference(r, keys, settings, sample):
     fixed = rebuild(r, keys, feeds, settings, POLICIES, apply=True, now=now)
     assert fixed["applied"]
     assert rebuild(r, keys, feeds, settings, POLICIES, now=now)["differences"] == 0
+
+
+def _hotline_event(status: str, at: datetime, n: int) -> dict:
+    return {
+        "schema": 1, "event_id": f"12345:T1:{n}", "case_id": "12345:T1", "source": "12345", "kind": "case",
+        "status": status, "category": "utilities", "priority": 3, "occurred_at": at.isoformat(),
+        "reported_at": datetime(2026, 9, 29, 2, tzinfo=UTC).isoformat(), "ingested_at": at.isoformat(),
+        "location": {"lat": 22.58, "lon": 113.08, "adcode": "440703"}, "department": None,
+        "summary": "停水", "attrs": {"service_code": "JM003", "service_name": "供水"},
+    }
+
+
+def test_a_marker_shows_the_earlier_stage_when_two_clocks_fall_due_at_one_moment():
+    """A utilities order (JM003) reported on a Tuesday at 10:00 Beijing: signing off is due in one
+    working day and the closure in 24 hours, both Wednesday 10:00. The marker shows the sign-off, the
+    earlier stage of the workflow (the policy's order). The live reference test once broke this tie
+    by the stages' names ("close" < "sign") and disagreed on the days such orders were open."""
+    reported = datetime(2026, 9, 29, 2, tzinfo=UTC)  # Tuesday 10:00 in Beijing, a working day
+    state = fold(None, _hotline_event("reported", reported, 0))
+    deriver = Deriver(POLICIES, None)
+    clocks = {c.stage: c for c in deriver.clocks(state)}
+    assert clocks["sign"].deadline == clocks["close"].deadline == (reported + timedelta(days=1)).timestamp()
+    marker = deriver.marker(state, clocks.values())
+    assert marker is not None and marker["stage"] == "hotline12345.sign"
+    assert marker["due"] == clocks["sign"].deadline
+    # signed off: the closure is what is due next
+    state = fold(state, _hotline_event("accepted", reported + timedelta(hours=1), 1))
+    marker = deriver.marker(state, deriver.clocks(state))
+    assert marker is not None and marker["stage"] == "hotline12345.close"

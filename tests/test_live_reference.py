@@ -1,7 +1,8 @@
 """A reproducible simulator run (fixed seed) gives the live KPIs a reference computes independently.
 
-Real processes: the simulator of the 21 systems (fixed seed), an ingest worker until every stream
-holds events and the ingest has caught up, then ``pingan live --once --no-archive``. The reference
+The simulator of the 21 systems (fixed seed, 48 h of history) seeds the streams through the
+product's own pollers and adapters in this process (the ingest is tested elsewhere), then a real
+``pingan live --once --no-archive`` process folds them in and publishes the snapshots. The reference
 reads the raw events back from the 21 streams (XRANGE) and recomputes the wall snapshots' figures
 with pandas from the definitions alone: it shares no code with dashboard/live/state.py, store.py,
 snapshot.py or rebuild.py. Only the SLA clocks come from ``dashboard.live.sla`` (tested on its
@@ -14,6 +15,7 @@ time-dependent figures (lights, open cases past their deadline, the windows) use
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 import uuid
@@ -23,6 +25,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
+import httpx
 import numpy as np
 import orjson
 import pandas as pd
@@ -31,16 +34,18 @@ import redis
 
 from dashboard.contract.keys import Keys
 from dashboard.contract.settings import Settings
+from dashboard.contract.systems import load_feeds
 from dashboard.live.sla import CaseFacts, Policies
+from feeds.poller import FeedPoller, IngestContext
+from feeds.simulator.engine import Simulator
+from feeds.simulator.server import create_app
 from feeds.simulator.traffic import DEFAULT_VOLUMES
 from tests.conftest import REDIS_URL, REPO
-from tests.e2e import Stack, wait_until
 
 # one group: every test reads the one run (a module fixture), built once on one worker
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live-reference")]
 
 SEED = 20240917
-SPEED = 1.0  # simulated time = wall time: no event is stamped after the snapshots' as_of
 BACKFILL_H = 48.0  # reaches into yesterday: today / 24h / 7d differ, cases get closed, rated, sent back
 # (at 30 h a run had one or two ratings, or none: 12345 cases are resolved in ~33 h, rated a day later)
 VOLUME_SCALE = 0.3  # of the simulator's default daily volumes: a few thousand cases, a short run
@@ -65,41 +70,41 @@ OVERDUE_FIELDS = ("sign_overdue_open", "close_overdue_open", "ontime_sign", "res
 # --- the run ---------------------------------------------------------------------------------
 
 
-class _ScaledStack(Stack):
-    """tests.e2e.Stack with the simulator's volumes scaled down (``--volume CODE=N`` per feed)."""
-
-    def _spawn(self, *args: str, log: str) -> subprocess.Popen[bytes]:
-        if args and args[0] == "simulate":
-            for code, n in DEFAULT_VOLUMES.items():
-                args = (*args, "--volume", f"{code}={n * VOLUME_SCALE:g}")
-        return super()._spawn(*args, log=log)
-
-
 def _wipe(r: redis.Redis, prefix: str) -> None:
     keys = list(r.scan_iter(match=f"{prefix}:*", count=1000))
     if keys:
         r.delete(*keys)
 
 
-def _fixed_streams(stack: Stack) -> None:
-    """Ingest until all 21 streams hold events, freeze the simulator, let the ingest catch up, stop it."""
-    worker = stack.start_ingest()
-    wait_until(lambda: all(n > 0 for n in stack.lengths().values()), 45, what="events in all 21 streams")
-    stack.control("pause")
-    seen: list[dict[str, int]] = []
+def _seed(settings: Settings) -> None:
+    """The simulator's world (fixed seed, 48 h of history, then still) into the 21 streams through the
+    product's own pollers, in this process: the ingest is not what this module tests, so its HTTP
+    goes to the simulator's app through httpx's WSGI transport instead of a socket and a process.
+    Every feed is polled until a whole round writes nothing new."""
+    sim = Simulator(seed=SEED, backfill_h=BACKFILL_H, data_dir=settings.data_dir,
+                    volumes={code: n * VOLUME_SCALE for code, n in DEFAULT_VOLUMES.items()})
+    ctx = IngestContext.create(settings, "seed")
+    ctx.http.close()
+    ctx.http = httpx.Client(transport=httpx.WSGITransport(app=create_app(sim)), timeout=30)
+    try:
+        pollers = [FeedPoller(feed, ctx) for feed in load_feeds(settings).values()]
+        for _ in range(20):
+            results = [p.run_once() for p in pollers]
+            assert not any(r.payload_error for r in results), [p.feed.code for p, r in zip(pollers, results,
+                                                                                        strict=True)
+                                                            if r.payload_error]
+            if all(r.written.added == 0 for r in results):
+                return
+        raise AssertionError("the feeds still had new events after 20 rounds of polls")
+    finally:
+        ctx.close()
 
-    def settled() -> bool:  # unchanged over 6 s, longer than any feed's poll interval
-        seen.append(stack.lengths())
-        return len(seen) >= 4 and all(x == seen[-1] for x in seen[-4:])
 
-    wait_until(settled, 40, every=2, what="the ingest to catch up with the paused simulator")
-    worker.terminate()
-    worker.wait(15)
-
-
-def _live_once(stack: Stack) -> None:
+def _live_once(settings: Settings) -> None:
+    env = {**os.environ, "PINGAN_REDIS_URL": settings.redis_url, "PINGAN_KEY_PREFIX": settings.key_prefix,
+           "PINGAN_DATA_DIR": str(settings.data_dir)}
     res = subprocess.run([sys.executable, "-m", "dashboard.cli", "live", "--once", "--no-archive"],
-                         env=stack.env, cwd=REPO, capture_output=True, text=True, timeout=60)
+                         env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr
 
 
@@ -119,18 +124,18 @@ def run(tmp_path_factory) -> Iterator[Run]:
     prefix = f"test-{uuid.uuid4().hex[:10]}"
     r = redis.Redis.from_url(REDIS_URL)
     _wipe(r, prefix)
-    stack = _ScaledStack(tmp_path_factory.mktemp("live-ref"), prefix, speed=SPEED, seed=SEED, backfill_h=BACKFILL_H)
+    tmp = tmp_path_factory.mktemp("live-ref")
+    settings = Settings(redis_url=REDIS_URL, key_prefix=prefix, data_dir=tmp / "var", upstream="http://simulator")
     try:
-        _fixed_streams(stack)
-        _live_once(stack)
-        keys, codes = stack.keys, list(stack.feeds)
+        _seed(settings)
+        _live_once(settings)
+        keys, codes = Keys.from_settings(settings), list(load_feeds(settings))
         city = _snapshot(r, keys, "wall", CITY)
         snaps = {"city": city, **{a["code"]: _snapshot(r, keys, "wall", a["code"]) for a in city["areas"]}}
         events = read_events(r, keys, codes)
         yield Run(r, keys, codes, events, build_reference(events, Policies.load(Settings().sla_policies)), snaps,
                   _snapshot(r, keys, "wall-map", CITY))
     finally:
-        stack.close()
         _wipe(r, prefix)
         r.close()
 

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from dashboard.contract.event import BEIJING
 from dashboard.contract.lease import Leases
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 TRIM_EVERY_S = 600  # age-based trimming of streams and dead letters
 HEARTBEAT_EVERY_S = 5
+STOP_POLL_S = 0.2  # how often the main thread looks for a stop signal
 
 
 class IngestWorker:
@@ -79,7 +80,7 @@ def run(settings: Settings, only: list[str] | None = None, once: bool = False) -
         finally:
             worker.close()
         return
-    sched = BlockingScheduler(executors={"default": ThreadPoolExecutor(len(feeds) + 4)}, timezone=BEIJING)
+    sched = BackgroundScheduler(executors={"default": ThreadPoolExecutor(len(feeds) + 4)}, timezone=BEIJING)
     common = {"max_instances": 1, "coalesce": True, "replace_existing": True}
     sched.add_job(worker.refresh_leases, "interval", seconds=settings.lease_ttl_s / 3, id="leases",
                   next_run_time=_now(), **common)
@@ -88,15 +89,25 @@ def run(settings: Settings, only: list[str] | None = None, once: bool = False) -
                       jitter=max(0.1, feed.interval_s * 0.1), next_run_time=_now(), **common)
     sched.add_job(worker.trim, "interval", seconds=TRIM_EVERY_S, id="trim", **common)
 
+    # The handler only sets a flag; the scheduler is shut down by the main thread. Shutting it down
+    # inside the handler deadlocked when the signal landed while the main thread was submitting a
+    # job: ThreadPoolExecutor.submit holds the pool's (non-reentrant) shutdown lock, which
+    # shutdown() then waited for forever (seen in the kill -9 test: SIGTERM ignored for 15 s).
+    stopping: list[int] = []
+
     def stop(signum: int, _frame: object) -> None:
-        log.info("signal %d: stopping", signum)
-        sched.shutdown(wait=True)  # let running polls finish before their clients are closed (HTTP timeouts bound it)
+        stopping.append(signum)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
         sched.start()
+        while not stopping:
+            time.sleep(STOP_POLL_S)
+        log.info("signal %d: stopping", stopping[0])
     finally:
+        if sched.running:
+            sched.shutdown(wait=True)  # running polls finish before their clients close (HTTP timeouts bound it)
         worker.close()
 
 

@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from dashboard import cli
+from dashboard.bench import snapshots
 from dashboard.bench import throughput as bench
 from feeds.pipeline import Pipeline
 from feeds.poller import FeedPoller
@@ -67,3 +68,16 @@ def test_bench_web_reports_update_time_and_push_latency(monkeypatch, capsys):
     assert rep["server"]["log_problems"] == {}  # e.g. no stream ended by a Redis socket timeout
     assert isinstance(rep["pass"], bool) and rep["pass"] is False  # the target is stated at 100 walls
     assert set(r.scan_iter(match=mine, count=1000)) == before  # cleaned up
+
+
+def test_bench_live_reports_snapshot_times_and_the_sla_clocks_against_cold_caches(settings):
+    """`pingan bench live` at a small size (no timing asserted): every figure is there, and the SLA
+    clocks are timed both ways; nothing is left in Redis."""
+    r = redis.Redis.from_url(REDIS_URL)
+    before = set(r.scan_iter(match="bench-live-*", count=1000))
+    rep = snapshots.run(settings, sizes=[1500], naive_events=2500, samples=3, sla_calls=200)
+    assert rep["snapshot_p95_ms"]["1500"] > 0 and rep["map_p95_ms"]["1500"] > 0 and rep["markers"]["1500"] > 0
+    assert rep["naive_ms_200k"] > 0 and rep["speedup"] > 0 and rep["redis_bytes_per_event"] > 0
+    assert set(rep["sla_clocks_us"]) == {"warm", "cold_baseline"} and min(rep["sla_clocks_us"].values()) > 0
+    assert rep["targets"]["at_events"] == 1500 and isinstance(rep["pass"], bool)
+    assert set(r.scan_iter(match="bench-live-*", count=1000)) <= before  # its own prefix is gone

@@ -29,7 +29,7 @@ from tests.e2e import Stack, wait_until
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("emergency-browser")]
 
 SPEED = 1200.0  # simulated seconds per real second: a day in 72 s
-LEAD_H = 28.0  # the replay starts this long before the storm's closest approach (starting up takes ~10 h of it)
+LEAD_H = 24.0  # the replay starts this long before the storm's closest approach (starting up takes ~10 h of it)
 TAISHAN = "440781"
 # the case feeds at a tenth of their daily volumes: the storm is what this test is about
 VOLUMES = ("12345=300", "110=150", "wg=500", "119=10", "120=30", "122=30", "cg=100", "qy117=20")

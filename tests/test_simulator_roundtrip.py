@@ -28,8 +28,9 @@ from feeds.simulator.server import create_app
 from feeds.simulator.simtime import iso
 from feeds.simulator.traffic import DEFAULT_VOLUMES
 
-# one group: the module's tests share module fixtures (simulated runs) built once on one worker
-pytestmark = pytest.mark.xdist_group("simulator-roundtrip")
+# one group: the module's tests share module fixtures (simulated runs) built once on one worker;
+# slow: whole simulated days and storms, left out of the quick local tier
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("simulator-roundtrip")]
 
 START = datetime(2026, 11, 23, 6, 0, tzinfo=BEIJING)
 REPO = Path(__file__).resolve().parents[1]
@@ -161,7 +162,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.slow
 def test_serve_runs_ticks_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "feeds.simulator", "--port", str(port), "--speed", "600",

@@ -32,8 +32,9 @@ from feeds.simulator.traffic import DEFAULT_VOLUMES
 from tests.conftest import SHARED_DATA
 from tests.test_simulator_roundtrip import options
 
-# one group: the module's tests share module fixtures (simulated runs) built once on one worker
-pytestmark = pytest.mark.xdist_group("simulator-scenario")
+# one group: the module's tests share module fixtures (simulated runs) built once on one worker;
+# slow: whole simulated days and storms, left out of the quick local tier
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("simulator-scenario")]
 
 START = datetime(2026, 8, 3, 6, 0, tzinfo=BEIJING)
 TAISHAN = "440781"

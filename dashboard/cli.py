@@ -167,17 +167,22 @@ def cmd_schema(a: argparse.Namespace, s: Settings) -> int:
     return 0
 
 
+def _print_json(rep: dict[str, object]) -> int:
+    """A benchmark's whole report, for `--json`."""
+    print(orjson.dumps(rep, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
 def cmd_bench_live(a: argparse.Namespace, s: Settings) -> int:
     from dashboard.bench import snapshots as bench
 
     rep = bench.run(s, sizes=a.sizes, naive_events=a.naive_events, samples=a.samples)
     if a.json:
-        print(orjson.dumps(rep, option=orjson.OPT_INDENT_2).decode())
-    else:
-        print(f"live: snapshot p95 ms by retained events {rep['snapshot_p95_ms']}; naive at "
-              f"{a.naive_events:,}: {rep['naive_ms_200k']} ms; speedup {rep['speedup']}x; "
-              f"{rep['redis_bytes_per_event']} Redis bytes/event; SLA clocks {rep['sla_clocks_us']['warm']} µs/case "
-              f"(cold calendar {rep['sla_clocks_us']['cold_baseline']} µs); {'PASS' if rep['pass'] else 'FAIL'}")
+        return _print_json(rep)
+    print(f"live: snapshot p95 ms by retained events {rep['snapshot_p95_ms']}; naive at "
+          f"{a.naive_events:,}: {rep['naive_ms_200k']} ms; speedup {rep['speedup']}x; "
+          f"{rep['redis_bytes_per_event']} Redis bytes/event; SLA clocks {rep['sla_clocks_us']['warm']} µs/case "
+          f"(cold calendar {rep['sla_clocks_us']['cold_baseline']} µs); {'PASS' if rep['pass'] else 'FAIL'}")
     return 0
 
 
@@ -187,13 +192,12 @@ def cmd_bench_web(a: argparse.Namespace, s: Settings) -> int:
     rep = bench.run(s, walls=a.walls, duration_s=a.duration, updates=a.updates, events=a.events,
                     baseline_s=a.baseline, threads=a.threads)
     if a.json:
-        print(orjson.dumps(rep, option=orjson.OPT_INDENT_2).decode())
-    else:
-        w = rep["walls"]
-        print(f"web: update p95 {rep['update_p95_ms']} ms (publish p95 {rep['publish_p95_ms']} ms, snapshot "
-              f"{rep['snapshot_bytes']:,} B, {rep['markers']:,} markers); {w['walls']} walls at 1 Hz: p95 "
-              f"{rep['p95_ms_100_walls']} ms, max {w['max_ms']} ms, received {w['received']}/{w['expected']} "
-              f"(1 wall: p95 {rep['p95_ms_1_wall']} ms); {'PASS' if rep['pass'] else 'FAIL'}")
+        return _print_json(rep)
+    w = rep["walls"]
+    print(f"web: update p95 {rep['update_p95_ms']} ms (publish p95 {rep['publish_p95_ms']} ms, snapshot "
+          f"{rep['snapshot_bytes']:,} B, {rep['markers']:,} markers); {w['walls']} walls at 1 Hz: p95 "
+          f"{rep['p95_ms_100_walls']} ms, max {w['max_ms']} ms, received {w['received']}/{w['expected']} "
+          f"(1 wall: p95 {rep['p95_ms_1_wall']} ms); {'PASS' if rep['pass'] else 'FAIL'}")
     return 0
 
 
@@ -203,13 +207,12 @@ def cmd_bench_browser(a: argparse.Namespace, s: Settings) -> int:
     rep = bench.run(s, injects=a.injects, duration_s=a.duration, every_s=a.every, warmup_s=a.warmup,
                     speed=a.speed, chromium=a.chromium)
     if a.json:
-        print(orjson.dumps(rep, option=orjson.OPT_INDENT_2).decode())
-    else:
-        inj, heap = rep["inject"], rep["heap"]
-        print(f"browser: inject → wall median {inj['to_wall_s']['median']} s (snapshot in Redis "
-              f"{inj['to_snapshot_s']['median']} s, push and render {inj['push_and_render_s']['median']} s); "
-              f"JS heap {heap['start_mb']} MB, +{heap['growth_mb']} MB in {heap['window_s']} s; "
-              f"{'PASS' if rep['meets_target'] else 'FAIL'}")
+        return _print_json(rep)
+    inj, heap = rep["inject"], rep["heap"]
+    print(f"browser: inject → wall median {inj['to_wall_s']['median']} s (snapshot in Redis "
+          f"{inj['to_snapshot_s']['median']} s, push and render {inj['push_and_render_s']['median']} s); "
+          f"JS heap {heap['start_mb']} MB, +{heap['growth_mb']} MB in {heap['window_s']} s; "
+          f"{'PASS' if rep['meets_target'] else 'FAIL'}")
     return 0
 
 
@@ -218,11 +221,10 @@ def cmd_bench(a: argparse.Namespace, s: Settings) -> int:
 
     rep = bench.run(s, events=a.events, repeats=a.repeats)
     if a.json:
-        print(orjson.dumps(rep, option=orjson.OPT_INDENT_2).decode())
-    else:
-        floor = f"floor {rep['floor_events_per_s']:,}/s {'met' if rep['meets_floor'] else 'NOT met'}"
-        print(f"ingest: {rep['events_per_s']:,} events/s end to end; raw XADD {rep['raw_xadd_per_s']:,}/s; "
-              f"ratio {rep['ratio']}; {floor}")
+        return _print_json(rep)
+    floor = f"floor {rep['floor_events_per_s']:,}/s {'met' if rep['meets_floor'] else 'NOT met'}"
+    print(f"ingest: {rep['events_per_s']:,} events/s end to end; raw XADD {rep['raw_xadd_per_s']:,}/s; "
+          f"ratio {rep['ratio']}; {floor}")
     return 0
 
 

@@ -120,7 +120,7 @@ def _injects(page: Any, demo: dict[str, Any], n: int) -> dict[str, Any]:
         tag = f"BENCH-{uuid.uuid4().hex[:6]}"
         sim_time = httpx.get(f"{demo['sim']}/_control/status", timeout=5).json()["sim_time"]
         t0 = time.monotonic()
-        resp = httpx.post(f"{demo['sim']}/_control/110/inject", content=orjson.dumps(_record(tag, sim_time)),
+        resp = httpx.post(f"{demo['sim']}/_control/110/inject", content=orjson.dumps(incident_110(tag, sim_time)),
                           timeout=5)
         resp.raise_for_status()
         seen: dict[str, float] = {}
@@ -166,8 +166,9 @@ def _heap(page: Any, duration_s: float, every_s: float, warmup_s: float) -> dict
             "late_slope_mb_per_min": None if slope is None else round(slope, 2), "markers_held": markers}
 
 
-def _record(tag: str, sim_time: str) -> dict[str, Any]:
-    """A 110 incident in the EIDO JSON the CAD adapter reads, tagged so it can be found on the page."""
+def incident_110(tag: str, sim_time: str, note: str = "群众报警") -> dict[str, Any]:
+    """A 110 incident in the EIDO JSON the CAD adapter reads, tagged so it can be found on the page
+    (the wall's browser test injects the same record with hostile markup in its note)."""
     return {
         "eidoMessageIdentifier": f"m-{tag}", "lastUpdateTimeStamp": sim_time,
         "incidentComponent": {"incidentTrackingIdentifier": tag, "incidentTypeCommonRegistryText": "Police.Fight",
@@ -175,7 +176,7 @@ def _record(tag: str, sim_time: str) -> dict[str, Any]:
                               "incidentCreationTimeStamp": sim_time},
         "locationComponent": [{"locationByValue": {"type": "Point", "coordinates": [113.08, 22.58]},
                                "civicAddressText": "蓬江区白沙街道建设路8号"}],
-        "notesComponent": [{"noteText": f"{tag} 群众报警"}],
+        "notesComponent": [{"noteText": f"{tag} {note}"}],
     }
 
 

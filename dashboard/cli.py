@@ -147,6 +147,47 @@ def cmd_rebuild(a: argparse.Namespace, s: Settings) -> int:
     return 0 if rep["differences"] == 0 or rep["applied"] else 1
 
 
+def cmd_users(a: argparse.Namespace, s: Settings) -> int:
+    from dashboard.accounts.account_store import AccountError, AccountStore
+    from dashboard.accounts.passwords import PasswordPolicyError
+    from dashboard.accounts.roles import ROLE_ZH
+
+    store = AccountStore.from_settings(s)
+    try:
+        if a.users_cmd == "list":
+            rows = [{"name": x.name, "role": x.role.value, "role_zh": ROLE_ZH[x.role], "scope": x.scope,
+                     "disabled": x.disabled, "locked_until": x.locked_until.isoformat() if x.locked_until else None,
+                     "must_change": x.must_change, "failed_logins": x.failed_logins} for x in store.list()]
+            if a.json:
+                return _print_json({"accounts": rows})
+            for row in rows:
+                flags = [f for f, on in (("disabled", row["disabled"]), ("locked", row["locked_until"]),
+                                         ("must change password", row["must_change"])) if on]
+                print(f"{row['name']:<20} {row['role']:<9} {row['role_zh']:<6} {row['scope']:<7} {', '.join(flags)}")
+            return 0
+        if a.users_cmd in ("add", "reset"):
+            if not a.password_stdin:
+                print("pingan users: give the password on standard input with --password-stdin", file=sys.stderr)
+                return 2
+            password = sys.stdin.readline().rstrip("\r\n")
+            if a.users_cmd == "add":
+                acc = store.add(a.name, a.role, password, scope=a.scope, permanent=a.permanent)
+            else:
+                acc = store.reset(a.name, password, permanent=a.permanent)
+        elif a.users_cmd == "unlock":
+            acc = store.unlock(a.name)
+        else:
+            acc = store.set_disabled(a.name, a.users_cmd == "disable")
+        print(f"{a.users_cmd}: {acc.name} ({acc.role.value}, scope {acc.scope})"
+              + ("; the password must be changed at the next login" if acc.must_change else ""))
+        return 0
+    except (AccountError, PasswordPolicyError) as exc:
+        print(f"pingan users {a.users_cmd}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+
+
 def cmd_web(a: argparse.Namespace, s: Settings) -> int:
     from dashboard.web import serve
 
@@ -229,6 +270,7 @@ def cmd_bench(a: argparse.Namespace, s: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from dashboard.accounts.roles import Role
     from feeds.adapters import PARSE_ADAPTERS
 
     p = argparse.ArgumentParser(prog="pingan", description="Ping'an command centre (平安指挥中心)")
@@ -295,6 +337,25 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--workers", type=int, help="worker processes (default: settings web_workers)")
     w.set_defaults(fn=cmd_web)
 
+    us = sub.add_parser("users", help="accounts: add, list, disable, enable, reset, unlock")
+    uss = us.add_subparsers(dest="users_cmd", required=True)
+    ua = uss.add_parser("add", help="a new account (its password changed at first login unless --permanent)")
+    ua.add_argument("name")
+    ua.add_argument("--role", required=True, choices=[r.value for r in Role])
+    ua.add_argument("--scope", help="the city's adcode (default) or one of its districts'")
+    ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    ua.add_argument("--permanent", action="store_true", help="the owner chose it: no forced change")
+    ul = uss.add_parser("list", help="every account")
+    ul.add_argument("--json", action="store_true")
+    for verb, text in (("disable", "refuse the account's logins"), ("enable", "allow them again"),
+                       ("unlock", "free a locked account and forget its failed logins")):
+        uss.add_parser(verb, help=text).add_argument("name")
+    ur = uss.add_parser("reset", help="a new password (changed at next login unless --permanent)")
+    ur.add_argument("name")
+    ur.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    ur.add_argument("--permanent", action="store_true", help="the owner chose it: no forced change")
+    us.set_defaults(fn=cmd_users)
+
     rb = sub.add_parser("rebuild", help="recompute the live state from the streams; report differences")
     rb.add_argument("--apply", action="store_true", help="replace the live state with the recomputed one")
     rb.add_argument("--json", action="store_true")
@@ -345,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if not args.verbose:  # one access-log line per poll drowns the demo's console
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     return int(args.fn(args, Settings()) or 0)

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     archive_url: str | None = Field(
         None, description="SQLAlchemy URL of the event archive; default a SQLite file in data_dir."
     )
+    password_min_length: int = Field(12, ge=8, description="Shortest password an account may have.")
+    password_min_classes: int = Field(
+        3, ge=1, le=4, description="Character classes (lower, upper, digits, other) a password must mix."
+    )
+    password_history: int = Field(5, ge=1, description="A new password may not repeat any of this many recent ones.")
     live_batch: int = Field(500, description="Stream entries a live worker reads per stream per round.")
     live_claim_idle_s: float = Field(
         30, description="Pending entries idle this long are claimed from a dead live worker."

@@ -116,14 +116,14 @@ class Archive:
     """The ``events`` table on SQLite (WAL, busy timeout: several processes may write) or PostgreSQL."""
 
     def __init__(self, url: str) -> None:
-        self.engine = _make_engine(url)
+        self.engine = make_engine(url)
         _create_tables(self.engine)
         self._pg = self.engine.dialect.name == "postgresql"
         self._insert_stmt = _pg_insert() if self._pg else _sqlite_insert()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Archive:
-        return cls(settings.archive_url or f"sqlite:///{settings.data_dir}/archive.db")
+        return cls(database_url(settings))
 
     def write(self, payloads: Sequence[bytes | str]) -> ArchiveResult:
         """Archive a batch of event JSON (``Event.to_json()``) in one transaction; never raises on bad input."""
@@ -272,7 +272,13 @@ def _json_dumps(obj: Any) -> str:
     return orjson.dumps(obj).decode()
 
 
-def _make_engine(url: str) -> sa.Engine:
+def database_url(settings: Settings) -> str:
+    """The installation's SQL database: the archive's events, and the accounts beside them."""
+    return settings.archive_url or f"sqlite:///{settings.data_dir}/archive.db"
+
+
+def make_engine(url: str) -> sa.Engine:
+    """SQLite (WAL, a busy timeout, the write lock taken at BEGIN) or PostgreSQL."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)

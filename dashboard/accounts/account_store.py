@@ -1,0 +1,199 @@
+"""The accounts table and what `pingan users` does to it.
+
+An account has a name, a role (:class:`~dashboard.accounts.roles.Role`), a scope (the city's adcode
+or one of its districts': it sees that scope and what lies inside it), an Argon2 hash of its
+password, and whether that password must be changed at the next login (after `add` or `reset`
+unless the password is its owner's own, ``permanent``). The last few hashes are kept so a new
+password cannot repeat one of them. Failed logins and a lock time are kept for the login to use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from dashboard.accounts import passwords
+from dashboard.accounts.roles import Role
+from dashboard.contract.geo import districts
+from dashboard.contract.settings import Settings
+from dashboard.live.archive import UTCDateTime, database_url, make_engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+NAME = re.compile(r"^[\w.\-]{2,64}$")  # letters (Chinese too), digits, dot, dash, underscore
+MIGRATE_LOCK_ID = 0x70696E67616F  # PostgreSQL advisory lock while migrating ("pingao")
+
+metadata = sa.MetaData()
+accounts = sa.Table(
+    "accounts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("scope", sa.String(12), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("must_change", sa.Boolean, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("password_changed_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+password_history = sa.Table(
+    "password_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+class AccountError(ValueError):
+    """A request `pingan users` refuses; the message says why."""
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: Role
+    scope: str
+    must_change: bool
+    disabled: bool
+    failed_logins: int
+    locked_until: datetime | None
+    password_changed_at: datetime
+    created_at: datetime
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the database's schema to the newest migration (one process at a time)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as con:
+        if con.dialect.name == "postgresql":
+            con.execute(sa.text("select pg_advisory_xact_lock(:id)"), {"id": MIGRATE_LOCK_ID})
+        cfg.attributes["connection"] = con
+        command.upgrade(cfg, "head")
+
+
+class AccountStore:
+    def __init__(self, engine: sa.Engine, city_adcode: str, min_length: int = 12, min_classes: int = 3,
+                 history: int = 5) -> None:
+        self.engine, self.city = engine, city_adcode
+        self.min_length, self.min_classes, self.history = min_length, min_classes, history
+        self._scopes: set[str] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AccountStore:
+        engine = make_engine(database_url(settings))
+        migrate(engine)
+        return cls(engine, settings.city_adcode, settings.password_min_length, settings.password_min_classes,
+                   settings.password_history)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- what `pingan users` does ------------------------------------------------------------
+
+    def add(self, name: str, role: str, password: str, scope: str | None = None, permanent: bool = False) -> Account:
+        if not NAME.match(name):
+            raise AccountError(f"a name is 2–64 letters, digits, '.', '-' or '_': {name!r}")
+        role_ = self._role(role)
+        scope_ = self._scope(scope)
+        passwords.check_policy(password, name, self.min_length, self.min_classes)
+        digest, now = passwords.hash_password(password), _now()
+        with self.engine.begin() as con:
+            if con.execute(sa.select(accounts.c.id).where(accounts.c.name == name)).first():
+                raise AccountError(f"an account named {name!r} exists")
+            account_id = con.execute(accounts.insert().values(
+                name=name, role=role_.value, scope=scope_, password_hash=digest, must_change=not permanent,
+                disabled=False, failed_logins=0, locked_until=None, password_changed_at=now, created_at=now,
+                updated_at=now).returning(accounts.c.id)).scalar_one()
+            con.execute(password_history.insert().values(account_id=account_id, password_hash=digest, created_at=now))
+        return self.get(name)
+
+    def get(self, name: str) -> Account:
+        with self.engine.connect() as con:
+            row = con.execute(sa.select(accounts).where(accounts.c.name == name)).first()
+        if row is None:
+            raise AccountError(f"no account named {name!r}")
+        return _account(row)
+
+    def list(self) -> list[Account]:
+        with self.engine.connect() as con:
+            return [_account(r) for r in con.execute(sa.select(accounts).order_by(accounts.c.name))]
+
+    def set_disabled(self, name: str, disabled: bool) -> Account:
+        self._update(name, disabled=disabled)
+        return self.get(name)
+
+    def unlock(self, name: str) -> Account:
+        """Free a locked account and forget its failed logins."""
+        self._update(name, failed_logins=0, locked_until=None)
+        return self.get(name)
+
+    def reset(self, name: str, password: str, permanent: bool = False) -> Account:
+        """A new password (not one of the last ``history``), unlocked; changed at next login unless
+        ``permanent``."""
+        now = _now()
+        with self.engine.begin() as con:
+            row = con.execute(sa.select(accounts.c.id).where(accounts.c.name == name)).first()
+            if row is None:
+                raise AccountError(f"no account named {name!r}")
+            recent = [r.password_hash for r in con.execute(
+                sa.select(password_history.c.password_hash).where(password_history.c.account_id == row.id)
+                .order_by(password_history.c.id.desc()).limit(self.history))]
+            passwords.check_policy(password, name, self.min_length, self.min_classes, recent)
+            digest = passwords.hash_password(password)
+            con.execute(accounts.update().where(accounts.c.id == row.id).values(
+                password_hash=digest, must_change=not permanent, failed_logins=0, locked_until=None,
+                password_changed_at=now, updated_at=now))
+            con.execute(password_history.insert().values(account_id=row.id, password_hash=digest, created_at=now))
+            keep = sa.select(password_history.c.id).where(password_history.c.account_id == row.id) \
+                .order_by(password_history.c.id.desc()).limit(self.history)
+            con.execute(password_history.delete().where(password_history.c.account_id == row.id,
+                                                        password_history.c.id.not_in(keep)))
+        return self.get(name)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _update(self, name: str, **values: object) -> None:
+        with self.engine.begin() as con:
+            res = con.execute(accounts.update().where(accounts.c.name == name).values(**values, updated_at=_now()))
+            if res.rowcount == 0:
+                raise AccountError(f"no account named {name!r}")
+
+    def _role(self, role: str) -> Role:
+        try:
+            return Role(role)
+        except ValueError:
+            raise AccountError(f"no role {role!r}: one of {', '.join(r.value for r in Role)}") from None
+
+    def _scope(self, scope: str | None) -> str:
+        if scope is None or scope == self.city:
+            return self.city
+        if self._scopes is None:
+            self._scopes = {d.adcode for d in districts(self.city)}
+        if scope not in self._scopes:
+            raise AccountError(f"scope {scope!r} is neither the city {self.city} nor one of its districts "
+                               f"({', '.join(sorted(self._scopes))})")
+        return scope
+
+
+def _account(row: sa.Row) -> Account:
+    return Account(name=row.name, role=Role(row.role), scope=row.scope, must_change=bool(row.must_change),
+                   disabled=bool(row.disabled), failed_logins=row.failed_logins, locked_until=row.locked_until,
+                   password_changed_at=row.password_changed_at, created_at=row.created_at)
+
+
+def _now() -> datetime:
+    """Real time: account times never run on the demo's clock."""
+    return datetime.now(UTC).replace(microsecond=0)

@@ -1,0 +1,64 @@
+"""Passwords: Argon2id hashes (argon2-cffi's defaults) and the policy a new password must meet."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_HASHER = PasswordHasher()
+CLASSES = ("lower-case letters", "upper-case letters", "digits", "other characters")
+
+
+class PasswordPolicyError(ValueError):
+    """A password the policy refuses; the message says why, in words an operator can act on."""
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify(stored_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    return _HASHER.check_needs_rehash(stored_hash)
+
+
+def _classes(password: str) -> set[str]:
+    found = set()
+    for ch in password:
+        if ch.islower():
+            found.add(CLASSES[0])
+        elif ch.isupper():
+            found.add(CLASSES[1])
+        elif ch.isdigit():
+            found.add(CLASSES[2])
+        else:
+            found.add(CLASSES[3])
+    return found
+
+
+def check_policy(password: str, name: str, min_length: int, min_classes: int, recent: Iterable[str] = ()) -> None:
+    """Raise :class:`PasswordPolicyError` unless ``password`` is long enough, mixes enough character classes,
+    does not contain the account's name and is none of the ``recent`` hashes' passwords."""
+    password = unicodedata.normalize("NFC", password)
+    if len(password) < min_length:
+        raise PasswordPolicyError(f"at least {min_length} characters (this one has {len(password)})")
+    if any(unicodedata.category(ch).startswith("C") for ch in password):
+        raise PasswordPolicyError("no control characters")
+    have = _classes(password)
+    if len(have) < min_classes:
+        missing = ", ".join(c for c in CLASSES if c not in have)
+        raise PasswordPolicyError(f"characters of at least {min_classes} of: {', '.join(CLASSES)} "
+                                  f"(missing: {missing})")
+    if name and name.casefold() in password.casefold():
+        raise PasswordPolicyError("must not contain the account's name")
+    if any(verify(h, password) for h in recent):
+        raise PasswordPolicyError("must differ from the account's recent passwords")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 
+from dashboard.contract.event import BEIJING
 from dashboard.contract.settings import Settings
 
 
@@ -148,44 +151,94 @@ def cmd_rebuild(a: argparse.Namespace, s: Settings) -> int:
 
 
 def cmd_users(a: argparse.Namespace, s: Settings) -> int:
+    import getpass
+    import socket
+
     from dashboard.accounts.account_store import AccountError, AccountStore
+    from dashboard.accounts.audit_log import AuditLog
     from dashboard.accounts.passwords import PasswordPolicyError
-    from dashboard.accounts.roles import ROLE_ZH
 
     store = AccountStore.from_settings(s)
+    audit = AuditLog.from_settings(s, store.engine)
+    subject, client = f"cli:{getpass.getuser()}", f"cli@{socket.gethostname()}"[:64]
     try:
         if a.users_cmd == "list":
-            rows = [{"name": x.name, "role": x.role.value, "role_zh": ROLE_ZH[x.role], "scope": x.scope,
-                     "disabled": x.disabled, "locked_until": x.locked_until.isoformat() if x.locked_until else None,
-                     "must_change": x.must_change, "failed_logins": x.failed_logins} for x in store.list()]
-            if a.json:
-                return _print_json({"accounts": rows})
-            for row in rows:
-                flags = [f for f, on in (("disabled", row["disabled"]), ("locked", row["locked_until"]),
-                                         ("must change password", row["must_change"])) if on]
-                print(f"{row['name']:<20} {row['role']:<9} {row['role_zh']:<6} {row['scope']:<7} {', '.join(flags)}")
-            return 0
-        if a.users_cmd in ("add", "reset"):
-            if not a.password_stdin:
-                print("pingan users: give the password on standard input with --password-stdin", file=sys.stderr)
-                return 2
-            password = sys.stdin.readline().rstrip("\r\n")
-            if a.users_cmd == "add":
-                acc = store.add(a.name, a.role, password, scope=a.scope, permanent=a.permanent)
-            else:
-                acc = store.reset(a.name, password, permanent=a.permanent)
-        elif a.users_cmd == "unlock":
-            acc = store.unlock(a.name)
-        else:
-            acc = store.set_disabled(a.name, a.users_cmd == "disable")
+            return _list_users(store, a.json)
+        try:
+            acc = _change_user(store, a)
+        except (AccountError, PasswordPolicyError) as exc:
+            audit.append(subject, f"account.{a.users_cmd}", a.name, getattr(a, "scope", None) or s.city_adcode,
+                         "refused", client, {"reason": str(exc), "role": getattr(a, "role", None)})
+            print(f"pingan users {a.users_cmd}: {exc}", file=sys.stderr)
+            return 2
+        audit.append(subject, f"account.{a.users_cmd}", acc.name, acc.scope, "ok", client,
+                     {"role": acc.role.value, "must_change": acc.must_change, "disabled": acc.disabled})
         print(f"{a.users_cmd}: {acc.name} ({acc.role.value}, scope {acc.scope})"
               + ("; the password must be changed at the next login" if acc.must_change else ""))
         return 0
-    except (AccountError, PasswordPolicyError) as exc:
-        print(f"pingan users {a.users_cmd}: {exc}", file=sys.stderr)
-        return 2
     finally:
         store.close()
+
+
+def _list_users(store: Any, as_json: bool) -> int:
+    from dashboard.accounts.roles import ROLE_ZH
+
+    rows = [{"name": x.name, "role": x.role.value, "role_zh": ROLE_ZH[x.role], "scope": x.scope,
+             "disabled": x.disabled, "locked_until": x.locked_until.isoformat() if x.locked_until else None,
+             "must_change": x.must_change, "failed_logins": x.failed_logins} for x in store.list()]
+    if as_json:
+        return _print_json({"accounts": rows})
+    for row in rows:
+        flags = [f for f, on in (("disabled", row["disabled"]), ("locked", row["locked_until"]),
+                                 ("must change password", row["must_change"])) if on]
+        print(f"{row['name']:<20} {row['role']:<9} {row['role_zh']:<6} {row['scope']:<7} {', '.join(flags)}")
+    return 0
+
+
+def _change_user(store: Any, a: argparse.Namespace) -> Any:
+    from dashboard.accounts.account_store import AccountError
+
+    if a.users_cmd in ("add", "reset"):
+        if not a.password_stdin:
+            raise AccountError("give the password on standard input with --password-stdin")
+        password = sys.stdin.readline().rstrip("\r\n")
+        if a.users_cmd == "add":
+            return store.add(a.name, a.role, password, scope=a.scope, permanent=a.permanent)
+        return store.reset(a.name, password, permanent=a.permanent)
+    if a.users_cmd == "unlock":
+        return store.unlock(a.name)
+    return store.set_disabled(a.name, a.users_cmd == "disable")
+
+
+def cmd_audit(a: argparse.Namespace, s: Settings) -> int:
+    from dashboard.accounts.audit_log import AuditLog
+
+    audit = AuditLog.from_settings(s)
+    try:
+        if a.audit_cmd == "verify":
+            problem = audit.verify()
+            if problem is not None:
+                print(f"audit log BROKEN at row {problem.row}: {problem.reason}", file=sys.stderr)
+                return 1
+            n = sum(1 for _ in audit.rows())
+            print(f"audit log intact: {n:,} rows, every link and hash and the head agree")
+            return 0
+        start = _day(a.start) if a.start else None
+        end = _day(a.end) + timedelta(days=1) if a.end else None
+        if a.out:
+            with open(a.out, "w", encoding="utf-8", newline="") as out:
+                n = audit.export_csv(out, start, end)
+        else:
+            n = audit.export_csv(sys.stdout, start, end)
+        print(f"exported {n:,} audit rows", file=sys.stderr)
+        return 0
+    finally:
+        audit.engine.dispose()
+
+
+def _day(text: str) -> datetime:
+    """A date (YYYY-MM-DD) as the start of that Beijing day."""
+    return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=BEIJING)
 
 
 def cmd_web(a: argparse.Namespace, s: Settings) -> int:
@@ -355,6 +408,15 @@ def build_parser() -> argparse.ArgumentParser:
     ur.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     ur.add_argument("--permanent", action="store_true", help="the owner chose it: no forced change")
     us.set_defaults(fn=cmd_users)
+
+    au = sub.add_parser("audit", help="the tamper-evident audit log: verify, export")
+    aus = au.add_subparsers(dest="audit_cmd", required=True)
+    aus.add_parser("verify", help="check every row's link and hash and the head; names the first bad row")
+    ae = aus.add_parser("export", help="CSV of the rows between two Beijing dates (inclusive)")
+    ae.add_argument("--from", dest="start", help="first day, YYYY-MM-DD")
+    ae.add_argument("--to", dest="end", help="last day, YYYY-MM-DD")
+    ae.add_argument("--out", help="file to write (default: standard output)")
+    au.set_defaults(fn=cmd_audit)
 
     rb = sub.add_parser("rebuild", help="recompute the live state from the streams; report differences")
     rb.add_argument("--apply", action="store_true", help="replace the live state with the recomputed one")

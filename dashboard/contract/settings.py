@@ -62,6 +62,9 @@ class Settings(BaseSettings):
         3, ge=1, le=4, description="Character classes (lower, upper, digits, other) a password must mix."
     )
     password_history: int = Field(5, ge=1, description="A new password may not repeat any of this many recent ones.")
+    audit_head_file: Path | None = Field(
+        None, description="Where the audit log's newest row id and hash are also written; default data_dir/audit-head."
+    )
     live_batch: int = Field(500, description="Stream entries a live worker reads per stream per round.")
     live_claim_idle_s: float = Field(
         30, description="Pending entries idle this long are claimed from a dead live worker."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -183,8 +183,9 @@ def cmd_users(a: argparse.Namespace, s: Settings) -> int:
 def _list_users(store: Any, as_json: bool) -> int:
     from dashboard.accounts.roles import ROLE_ZH
 
-    rows = [{"name": x.name, "role": x.role.value, "role_zh": ROLE_ZH[x.role], "scope": x.scope,
-             "disabled": x.disabled, "locked_until": x.locked_until.isoformat() if x.locked_until else None,
+    now = datetime.now(UTC)
+    rows = [{"name": x.name, "role": x.role.value, "role_zh": ROLE_ZH[x.role], "scope": x.scope, "disabled": x.disabled,
+             "locked_until": x.locked_until.isoformat() if x.locked(now) and x.locked_until else None,
              "must_change": x.must_change, "failed_logins": x.failed_logins} for x in store.list()]
     if as_json:
         return _print_json({"accounts": rows})

@@ -150,3 +150,41 @@ def test_pingan_users_as_a_process(tmp_path):
         ("zhangsan", "duty", "值班员", "440781", True)]
     files = list((tmp_path / "var").glob("archive.db*"))  # the database and its write-ahead log
     assert files and all(GOOD.encode() not in f.read_bytes() for f in files)
+
+
+def test_ten_wrong_passwords_lock_the_account_until_unlock_or_the_lock_time_has_passed(store):
+    store.add("zhangsan", "duty", GOOD)
+    now = datetime.now(UTC)
+    results = [store.authenticate("zhangsan", f"wrong-{i}", now=now) for i in range(10)]
+    assert [r.reason for r in results] == ["wrong password"] * 10
+    assert [r.locked_now for r in results] == [False] * 9 + [True]
+    acc = store.get("zhangsan")
+    assert acc.failed_logins == 10 and acc.locked(now)
+    assert store.authenticate("zhangsan", GOOD, now=now).reason == "locked", "locked even with the right password"
+    later = now + timedelta(seconds=store.lock_s + 1)
+    assert store.authenticate("zhangsan", "wrong-again", now=later).reason == "wrong password"
+    assert store.get("zhangsan").failed_logins == 1, "after the lock ran out the count starts anew"
+    store.unlock("zhangsan")
+    ok = store.authenticate("zhangsan", GOOD)
+    assert ok.ok and ok.account is not None and ok.account.must_change and ok.account.failed_logins == 0
+
+
+def test_a_right_password_clears_the_count_and_disabled_or_unknown_accounts_are_refused(store):
+    store.add("zhangsan", "duty", GOOD)
+    for _ in range(3):
+        store.authenticate("zhangsan", "wrong")
+    assert store.get("zhangsan").failed_logins == 3
+    assert store.authenticate("zhangsan", GOOD).ok and store.get("zhangsan").failed_logins == 0
+    store.set_disabled("zhangsan", True)
+    assert store.authenticate("zhangsan", GOOD).reason == "disabled"
+    assert store.authenticate("nobody", GOOD).reason == "unknown"
+
+
+def test_the_owner_changes_a_forced_password_once_and_not_to_a_recent_one(store):
+    store.add("zhangsan", "duty", GOOD)
+    with pytest.raises(AccountError, match="current password"):
+        store.change_password("zhangsan", "not-it", "Brand-New-Pass-1")
+    with pytest.raises(PasswordPolicyError, match="recent"):
+        store.change_password("zhangsan", GOOD, GOOD)
+    acc = store.change_password("zhangsan", GOOD, "Brand-New-Pass-1")
+    assert acc.must_change is False and store.authenticate("zhangsan", "Brand-New-Pass-1").ok

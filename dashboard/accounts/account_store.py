@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from dashboard.live.archive import UTCDateTime, database_url, make_engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 NAME = re.compile(r"^[\w.\-]{2,64}$")  # letters (Chinese too), digits, dot, dash, underscore
 MIGRATE_LOCK_ID = 0x70696E67616F  # PostgreSQL advisory lock while migrating ("pingao")
+_DUMMY_HASH = passwords.hash_password("an unknown account costs the same hash work")
 
 metadata = sa.MetaData()
 accounts = sa.Table(
@@ -58,6 +59,17 @@ class AccountError(ValueError):
 
 
 @dataclass(frozen=True)
+class Login:
+    """What a login attempt came to: ``ok``, or why not (``unknown``, ``disabled``, ``locked``,
+    ``wrong password``); ``locked_now`` when this failure locked the account."""
+
+    ok: bool
+    reason: str
+    account: Account | None = None
+    locked_now: bool = False
+
+
+@dataclass(frozen=True)
 class Account:
     name: str
     role: Role
@@ -86,9 +98,10 @@ def migrate(engine: sa.Engine) -> None:
 
 class AccountStore:
     def __init__(self, engine: sa.Engine, city_adcode: str, min_length: int = 12, min_classes: int = 3,
-                 history: int = 5) -> None:
+                 history: int = 5, max_failures: int = 10, lock_s: float = 900) -> None:
         self.engine, self.city = engine, city_adcode
         self.min_length, self.min_classes, self.history = min_length, min_classes, history
+        self.max_failures, self.lock_s = max_failures, lock_s
         self._scopes: set[str] | None = None
 
     @classmethod
@@ -96,7 +109,7 @@ class AccountStore:
         engine = make_engine(database_url(settings))
         migrate(engine)
         return cls(engine, settings.city_adcode, settings.password_min_length, settings.password_min_classes,
-                   settings.password_history)
+                   settings.password_history, settings.login_max_failures, settings.login_lock_s)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -162,6 +175,46 @@ class AccountStore:
             con.execute(password_history.delete().where(password_history.c.account_id == row.id,
                                                         password_history.c.id.not_in(keep)))
         return self.get(name)
+
+    # --- what the login does -----------------------------------------------------------------
+
+    def authenticate(self, name: str, password: str, now: datetime | None = None) -> Login:
+        """Check a password. A wrong one counts against the account, and ``max_failures`` in a row
+        lock it for ``lock_s`` (real time); a right one clears the count. A disabled or locked
+        account is refused whatever the password. An unknown name costs the same hash work."""
+        now = now or _now()
+        with self.engine.begin() as con:
+            row = con.execute(sa.select(accounts).where(accounts.c.name == name)).first()
+            if row is None:
+                passwords.verify(_DUMMY_HASH, password)
+                return Login(False, "unknown")
+            account = _account(row)
+            if account.disabled:
+                return Login(False, "disabled", account)
+            if account.locked(now):
+                return Login(False, "locked", account)
+            if not passwords.verify(row.password_hash, password):
+                expired = row.locked_until is not None  # not locked now, so any lock has run out: count anew
+                failures = (0 if expired else row.failed_logins) + 1
+                lock = failures >= self.max_failures
+                until = now + timedelta(seconds=self.lock_s) if lock else None
+                con.execute(accounts.update().where(accounts.c.id == row.id).values(
+                    failed_logins=failures, locked_until=until, updated_at=now))
+                return Login(False, "wrong password", account, locked_now=lock)
+            values: dict[str, object] = {"failed_logins": 0, "locked_until": None}
+            if passwords.needs_rehash(row.password_hash):
+                values["password_hash"] = passwords.hash_password(password)
+            con.execute(accounts.update().where(accounts.c.id == row.id).values(**values))
+        return Login(True, "ok", self.get(name))
+
+    def change_password(self, name: str, old: str, new: str) -> Account:
+        """The owner's own change (the forced one at first login too): the old password, then the
+        policy and the history; afterwards no change is due."""
+        with self.engine.connect() as con:
+            row = con.execute(sa.select(accounts.c.password_hash).where(accounts.c.name == name)).first()
+        if row is None or not passwords.verify(row.password_hash, old):
+            raise AccountError("the current password is not right")
+        return self.reset(name, new, permanent=True)
 
     # --- helpers -----------------------------------------------------------------------------
 

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
         3, ge=1, le=4, description="Character classes (lower, upper, digits, other) a password must mix."
     )
     password_history: int = Field(5, ge=1, description="A new password may not repeat any of this many recent ones.")
+    login_max_failures: int = Field(10, ge=3, description="Wrong passwords in a row that lock an account.")
+    login_lock_s: float = Field(900, ge=60, description="How long a locked account stays locked (real time).")
     audit_head_file: Path | None = Field(
         None, description="Where the audit log's newest row id and hash are also written; default data_dir/audit-head."
     )

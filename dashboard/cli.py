@@ -7,12 +7,15 @@ import logging
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import orjson
 
 from dashboard.contract.event import BEIJING
 from dashboard.contract.settings import Settings
+
+if TYPE_CHECKING:
+    from dashboard.accounts.account_store import Account, AccountStore
 
 
 def _parse_volumes(items: list[str]) -> dict[str, float]:
@@ -180,7 +183,7 @@ def cmd_users(a: argparse.Namespace, s: Settings) -> int:
         store.close()
 
 
-def _list_users(store: Any, as_json: bool) -> int:
+def _list_users(store: AccountStore, as_json: bool) -> int:
     from dashboard.accounts.roles import ROLE_ZH
 
     now = datetime.now(UTC)
@@ -196,7 +199,7 @@ def _list_users(store: Any, as_json: bool) -> int:
     return 0
 
 
-def _change_user(store: Any, a: argparse.Namespace) -> Any:
+def _change_user(store: AccountStore, a: argparse.Namespace) -> Account:
     from dashboard.accounts.account_store import AccountError
 
     if a.users_cmd in ("add", "reset"):

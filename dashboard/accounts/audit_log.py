@@ -25,6 +25,7 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
+from dashboard.accounts.account_store import migrate
 from dashboard.contract.privacy import mask_value
 from dashboard.contract.settings import Settings
 from dashboard.live.archive import UTCDateTime, database_url, make_engine
@@ -74,8 +75,6 @@ class AuditLog:
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: sa.Engine | None = None) -> AuditLog:
-        from dashboard.accounts.account_store import migrate
-
         if engine is None:
             engine = make_engine(database_url(settings))
             migrate(engine)

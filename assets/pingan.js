@@ -111,6 +111,7 @@
     // hand Dash a value only when it changed (objects compared by their JSON unless a key is given)
     function apply(updates) {
       if (!onScreen()) return;
+      guardRemovedMaps(); // Leaflet is there by the time a map's props are set
       for (const [id, prop, value, key] of updates || []) {
         if (!id) continue;
         const k = id + "\u0001" + prop;
@@ -287,6 +288,20 @@
       } catch (e) {
         return Math.random().toString(36).slice(2, 12);
       }
+    }
+
+    // Leaflet 1.9 throws "_leaflet_pos of undefined" when a map already taken off the page is asked
+    // where its pane is: an animation or a GeoJSON layer's load (now a fetch of its blob: URL) that
+    // ends after a rotating wall moved to the next board (Leaflet#6775, #7116). A removed map has
+    // no pane; it answers (0, 0) instead of throwing. Applied once, to the Leaflet dash-leaflet loaded, at the first update.
+    function guardRemovedMaps() {
+      const L = root.L;
+      if (!L || !L.Map || L.Map.prototype.pinganGuarded) return;
+      const panePos = L.Map.prototype._getMapPanePos;
+      L.Map.prototype._getMapPanePos = function () {
+        return this._mapPane ? panePos.call(this) : L.point(0, 0);
+      };
+      L.Map.prototype.pinganGuarded = true;
     }
 
     function boot(config) {

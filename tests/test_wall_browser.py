@@ -180,6 +180,17 @@ def test_the_case_map_never_lands_in_dashs_store(browser, pipeline):
         assert p.errors == [], p.errors
 
 
+def test_a_map_taken_off_the_page_answers_instead_of_throwing(browser, pipeline):
+    """A rotating wall removes its map while Leaflet may still finish an animation or a layer's load
+    that asks where the map's pane is (Leaflet#6775): the page's guard makes it answer."""
+    with _live_page(browser, pipeline) as p:
+        got = p.js("""(() => { const d = document.createElement('div'); d.style.height = '50px';
+            document.body.appendChild(d); const m = L.map(d).setView([22.6, 113.1], 9); m.remove(); d.remove();
+            try { return String(m.getBounds().isValid()); } catch (e) { return 'threw: ' + e.message; } })()""")
+        assert got in ("true", "false"), got
+        assert p.errors == [], p.errors
+
+
 def test_stale_banner_when_ingestion_stops(browser, pipeline):
     stack = pipeline["stack"]
     with _live_page(browser, pipeline) as p:

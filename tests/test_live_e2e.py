@@ -62,16 +62,19 @@ def test_kill_9_during_replay_leaves_state_equal_to_rebuild(r, prefix, keys, tmp
     log = open(tmp_path / "live.log", "ab")  # noqa: SIM115
     rng = random.Random(20)
     workers = [_spawn(env, log, "live") for _ in range(3)]
-    kills = 0
+    kills, mid_replay = 0, 0
     try:
         while kills < KILLS:
-            time.sleep(rng.uniform(0.3, 1.5))
+            time.sleep(rng.uniform(0.2, 0.8))
+            mid_replay += not _drained(r, keys, feeds)
             victim = workers.pop(rng.randrange(len(workers)))
             victim.send_signal(signal.SIGKILL)
             victim.wait()
             kills += 1
             workers.append(_spawn(env, log, "live"))
-        assert not _drained(r, keys, feeds), "the replay finished before the kills: make it longer"
+        # the kills must land while there is work in flight; how many do depends on the machine's
+        # speed, so the test asks for most of them rather than the last (which failed on a quiet day)
+        assert mid_replay >= KILLS // 2, f"only {mid_replay} of {KILLS} kills during the replay: make it longer"
         wait_until(lambda: _drained(r, keys, feeds), 300, every=1, what="both groups to drain")
     finally:
         for w in workers:

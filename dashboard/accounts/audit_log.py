@@ -13,10 +13,12 @@ Times are real time (UTC), never the demo's clock. Details are masked like every
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -140,13 +142,21 @@ class AuditLog:
         return n
 
     def _write_head(self, row_id: int, digest: str) -> None:
+        """Record the newest row outside the database; writers in threads and processes take turns on a file
+        lock, and a head never goes back (a writer that commits row 6 may get here before the one of row 5)."""
         log.info("audit head %d %s", row_id, digest)
         if self.head_file is None:
             return
         self.head_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.head_file.with_suffix(".tmp")
-        tmp.write_text(f"{row_id} {digest}\n", "ascii")
-        os.replace(tmp, self.head_file)
+        with open(self.head_file.with_name(self.head_file.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            head = self._read_head()
+            if head is not None and head[0] >= row_id:
+                return
+            fd, tmp = tempfile.mkstemp(prefix=self.head_file.name + ".", dir=self.head_file.parent)
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write(f"{row_id} {digest}\n")
+            os.replace(tmp, self.head_file)
 
     def _read_head(self) -> tuple[int, str] | None:
         if self.head_file is None or not self.head_file.exists():

@@ -162,6 +162,11 @@
       });
       on("hello", hello);
       on("ping", () => {});
+      // the session ended (logout, the account disabled or changed, the idle timeout): to the login
+      on("logout", () => {
+        es.close();
+        root.location.assign(`/login?next=${encodeURIComponent(root.location.pathname + root.location.search)}`);
+      });
       for (const spec of c.snapshots) on(spec.name, (s) => (spec.log ? logEntry(spec, s) : snapshot(spec, s)));
       es.onopen = () => { page.connected = true; };
       es.onerror = () => { page.connected = false; };

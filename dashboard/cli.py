@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
 
-from dashboard.contract.event import BEIJING
 from dashboard.contract.settings import Settings
 
 if TYPE_CHECKING:
@@ -174,13 +173,42 @@ def cmd_users(a: argparse.Namespace, s: Settings) -> int:
                          "refused", client, {"reason": str(exc), "role": getattr(a, "role", None)})
             print(f"pingan users {a.users_cmd}: {exc}", file=sys.stderr)
             return 2
+        ended = _web_side(s, acc.name, a.users_cmd)
         audit.append(subject, f"account.{a.users_cmd}", acc.name, acc.scope, "ok", client,
-                     {"role": acc.role.value, "must_change": acc.must_change, "disabled": acc.disabled})
+                     {"role": acc.role.value, "must_change": acc.must_change, "disabled": acc.disabled,
+                      "sessions_ended": ended})
         print(f"{a.users_cmd}: {acc.name} ({acc.role.value}, scope {acc.scope})"
-              + ("; the password must be changed at the next login" if acc.must_change else ""))
+              + ("; the password must be changed at the next login" if acc.must_change else "")
+              + (f"; {ended} open session(s) ended" if ended else ""))
         return 0
     finally:
         store.close()
+
+
+ENDS_SESSIONS = ("disable", "reset", "set")  # what a session carries no longer holds
+
+
+def _web_side(s: Settings, name: str, verb: str) -> int:
+    """What a change means in the web's Redis: the account's open sessions end (their push streams close
+    within a heartbeat), an unlock clears its login throttle. Returns the sessions ended."""
+    if verb not in (*ENDS_SESSIONS, "unlock"):
+        return 0
+    import redis
+
+    from dashboard.accounts.sessions import end_sessions
+    from dashboard.contract.keys import Keys
+
+    r, keys = redis.Redis.from_url(s.redis_url, socket_timeout=5), Keys.from_settings(s)
+    try:
+        if verb == "unlock":
+            r.delete(keys.login_throttle("account", name))
+            return 0
+        return end_sessions(r, keys, name)
+    except redis.RedisError as exc:
+        print(f"could not reach the web's Redis ({exc}): open sessions end at their idle timeout", file=sys.stderr)
+        return 0
+    finally:
+        r.close()
 
 
 def _list_users(store: AccountStore, as_json: bool) -> int:
@@ -211,11 +239,13 @@ def _change_user(store: AccountStore, a: argparse.Namespace) -> Account:
         return store.reset(a.name, password, permanent=a.permanent)
     if a.users_cmd == "unlock":
         return store.unlock(a.name)
+    if a.users_cmd == "set":
+        return store.change(a.name, role=a.role, scope=a.scope)
     return store.set_disabled(a.name, a.users_cmd == "disable")
 
 
 def cmd_audit(a: argparse.Namespace, s: Settings) -> int:
-    from dashboard.accounts.audit_log import AuditLog
+    from dashboard.accounts.audit_log import AuditLog, beijing_day
 
     audit = AuditLog.from_settings(s)
     try:
@@ -227,8 +257,8 @@ def cmd_audit(a: argparse.Namespace, s: Settings) -> int:
             n = sum(1 for _ in audit.rows())
             print(f"audit log intact: {n:,} rows, every link and hash and the head agree")
             return 0
-        start = _day(a.start) if a.start else None
-        end = _day(a.end) + timedelta(days=1) if a.end else None
+        start = beijing_day(a.start) if a.start else None
+        end = beijing_day(a.end) + timedelta(days=1) if a.end else None
         if a.out:
             with open(a.out, "w", encoding="utf-8", newline="") as out:
                 n = audit.export_csv(out, start, end)
@@ -238,11 +268,6 @@ def cmd_audit(a: argparse.Namespace, s: Settings) -> int:
         return 0
     finally:
         audit.engine.dispose()
-
-
-def _day(text: str) -> datetime:
-    """A date (YYYY-MM-DD) as the start of that Beijing day."""
-    return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=BEIJING)
 
 
 def cmd_web(a: argparse.Namespace, s: Settings) -> int:
@@ -394,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--workers", type=int, help="worker processes (default: settings web_workers)")
     w.set_defaults(fn=cmd_web)
 
-    us = sub.add_parser("users", help="accounts: add, list, disable, enable, reset, unlock")
+    us = sub.add_parser("users", help="accounts: add, list, set, disable, enable, reset, unlock")
     uss = us.add_subparsers(dest="users_cmd", required=True)
     ua = uss.add_parser("add", help="a new account (its password changed at first login unless --permanent)")
     ua.add_argument("name")
@@ -407,6 +432,10 @@ def build_parser() -> argparse.ArgumentParser:
     for verb, text in (("disable", "refuse the account's logins"), ("enable", "allow them again"),
                        ("unlock", "free a locked account and forget its failed logins")):
         uss.add_parser(verb, help=text).add_argument("name")
+    uc = uss.add_parser("set", help="a new role or scope (ends the account's open sessions)")
+    uc.add_argument("name")
+    uc.add_argument("--role", choices=[r.value for r in Role])
+    uc.add_argument("--scope", help="the city's adcode or one of its districts'")
     ur = uss.add_parser("reset", help="a new password (changed at next login unless --permanent)")
     ur.add_argument("name")
     ur.add_argument("--password-stdin", action="store_true", help="read the password from standard input")

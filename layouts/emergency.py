@@ -213,16 +213,20 @@ def _closures_tasks(page: Page) -> html.Div:
 
 
 def _alerts(page: Page) -> html.Div:
-    form = html.Div(className="ack-form", children=[
-        dmc.TextInput(id=IDS.ack_who, placeholder=page.t("em_ack_who"), size="md", className="ack-who",
-                      persistence=True, persistence_type="local"),
+    viewer = page.viewer
+    may_ack = viewer is None or viewer.may_ack  # no viewer: the renderers' fixtures
+    signer = page.t("em_ack_as").format(name=viewer.label(page.lang)) if viewer else ""
+    form = html.Div(className="ack-form", hidden=not may_ack, children=[
+        html.Span(signer, id=IDS.ack_who, className="ack-who"),
         dmc.TextInput(id=IDS.ack_comment, placeholder=page.t("em_ack_comment"), size="md", className="ack-comment"),
         dmc.Button(page.t("em_ack"), id=IDS.ack_button, color="red", size="md", className="ack-button", n_clicks=0),
         html.Span("", id=IDS.ack_status, className="ack-status"),
     ])
+    readonly = html.Div(page.t("em_ack_readonly").format(role=viewer.label(page.lang).split(" · ")[-1]),
+                        className="ack-readonly") if viewer and not may_ack else None
     return _panel(page.t("em_alerts"), cls="em-alerts", count_id=IDS.alerts_count, children=[
         html.Div(className="alert-cols", children=[
-            html.Div([_slots("alert-item", ALERT_SLOTS, "slots alert-items"), form], className="alert-now"),
+            html.Div([_slots("alert-item", ALERT_SLOTS, "slots alert-items"), form, readonly], className="alert-now"),
             html.Div([html.Div(page.t("em_ack_log"), className="sub"),
                       _slots("ack-item", ACK_SLOTS, "slots ack-items")], className="alert-log")])])
 
@@ -231,7 +235,7 @@ def _feeds(page: Page) -> html.Div:
     return _panel(page.t("em_feeds"), cls="feeds", children=[feed_chips(page, IDS, FEEDS)])
 
 
-# the acknowledgement form: every item not yet acknowledged, by the officer named in the form
+# the acknowledgement form: every item not yet acknowledged, signed by the logged-in duty officer
 clientside_callback(ClientsideFunction("pingan", "acknowledge"), Output(IDS.ack_status, "children"),
-                    Input(IDS.ack_button, "n_clicks"), State(IDS.ack_who, "value"), State(IDS.ack_comment, "value"),
+                    Input(IDS.ack_button, "n_clicks"), State(IDS.ack_comment, "value"),
                     prevent_initial_call=True)

@@ -13,6 +13,7 @@ from typing import Any
 import dash_leaflet as dl
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
+from dashboard.accounts.roles import ROLE_ZH, Role
 from dashboard.contract.board import Board, Registry, Scope, resolve, scopes
 from dashboard.contract.event import CATEGORY_ZH
 from dashboard.contract.geo import towns
@@ -91,8 +92,25 @@ class FrameIds:
 
 
 @dataclass(frozen=True)
+class Viewer:
+    """Who looks at a page: the account's name, role and scope, whether it may acknowledge alerts, and
+    the session's CSRF token (which the page's POSTs carry)."""
+    name: str
+    role: str
+    scope: str
+    may_ack: bool
+    csrf: str
+
+    def label(self, lang: str) -> str:
+        return f"{self.name} · {self.role if lang == 'en' else ROLE_ZH.get(Role(self.role), self.role)}"
+
+    def public(self) -> dict[str, Any]:
+        return {"name": self.name, "role": self.role, "may_ack": self.may_ack, "csrf": self.csrf}
+
+
+@dataclass(frozen=True)
 class Page:
-    """One request for a board's page: the board, its scope and the query's options."""
+    """One request for a board's page: the board, its scope, the query's options and who is looking."""
     site: Site
     board: Board
     scope: Scope
@@ -101,16 +119,23 @@ class Page:
     rotate: str | None
     reload: str | None
     query: dict[str, str]  # the other parameters, kept across a rotation
+    viewer: Viewer | None = None  # None: nobody logged in (the renderers' fixtures)
 
     @classmethod
-    def of(cls, site: Site, board: Board, query: Mapping[str, Any]) -> Page:
+    def of(cls, site: Site, board: Board, query: Mapping[str, Any], viewer: Viewer | None = None) -> Page:
+        """The page ``query`` asks for; the web's guard has already refused a scope ``viewer`` may not see,
+        and a query without one shows the viewer's own."""
         q = {k: str(v) for k, v in query.items() if v is not None}
-        scope = resolve(q.pop("scope", None), site.city.code)
+        scope = resolve(q.pop("scope", None) or (viewer.scope if viewer else None), site.city.code)
         if scope is None or scope.level not in board.levels:
             scope = site.city
         return cls(site=site, board=board, scope=scope, lang=lang_of(q.pop("lang", None), site.settings.ui_lang),
                    kiosk=q.pop("kiosk", None) == "1", rotate=q.pop("rotate", None), reload=q.pop("reload", None),
-                   query=q)
+                   query=q, viewer=viewer)
+
+    def may_see(self, scope: Scope) -> bool:
+        v = self.viewer
+        return v is None or v.scope == self.site.city.code or scope.code.startswith(v.scope)
 
     @property
     def areas(self) -> list[tuple[str, str]]:
@@ -136,10 +161,11 @@ def rotation(page: Page) -> list[str]:
     query = "&".join(f"{k}={v}" for k, v in keep.items() if v)
     boards = page.site.registry.rotation()
     if len(boards) > 1:
-        return [f"{b.path}?scope={page.scope.code if page.scope.level in b.levels else page.site.city.code}&{query}"
-                for b in boards]
+        at = [(b, page.scope if page.scope.level in b.levels else page.site.city) for b in boards]
+        return [f"{b.path}?scope={s.code}&{query}" for b, s in at if page.may_see(s)]
     only = boards[0] if boards else page.board
-    return [f"{only.path}?scope={s.code}&{query}" for s in page.site.scopes if s.level in only.levels]
+    return [f"{only.path}?scope={s.code}&{query}" for s in page.site.scopes
+            if s.level in only.levels and page.may_see(s)]
 
 
 def config(page: Page, ids: FrameIds, board_ids: Mapping[str, Any], feeds: Sequence[str] | None = None,
@@ -162,6 +188,7 @@ def config(page: Page, ids: FrameIds, board_ids: Mapping[str, Any], feeds: Seque
                 "feed_lag": {c: ids.feed_lag(c) for c, _ in chips}, **board_ids},
         "text": table(page.lang), "categories": site.categories, "tiles": site.tiles, "bounds": site.bounds,
         "rotation": rotation(page) if page.rotate else [],
+        "viewer": page.viewer.public() if page.viewer else None,
         **extra,
     }
 
@@ -183,7 +210,7 @@ def frame(page: Page, ids: FrameIds, cfg: dict[str, Any], header_extra: Sequence
 def header(page: Page, ids: FrameIds, extra: Sequence[Any] = ()) -> html.Div:
     """Title, banners (stale data, red alert), the scope and language controls, the clock."""
     site, lang = page.site, page.lang
-    shown = [s for s in site.scopes if s.level in page.board.levels]
+    shown = [s for s in site.scopes if s.level in page.board.levels and page.may_see(s)]
     options = [{"value": s.code, "label": t("city", lang) if s.level == "city" else s.name} for s in shown]
     other = "en" if lang == "zh" else "zh"
     return html.Div(className="board-head", children=[
@@ -200,6 +227,7 @@ def header(page: Page, ids: FrameIds, extra: Sequence[Any] = ()) -> html.Div:
                          value=page.scope.code, clearable=False, searchable=False, className="scope-select"),
             html.A("EN" if lang == "zh" else "中文", className="lang",
                    href=f"?scope={page.scope.code}&lang={other}"),
+            *account(page),
         ]),
         html.Div(className="clock-box", children=[
             html.Div(id=ids.clock, className="clock", children="--:--:--"),
@@ -207,6 +235,18 @@ def header(page: Page, ids: FrameIds, extra: Sequence[Any] = ()) -> html.Div:
                                                  html.Span("", id=ids.clock_note, className="note")]),
         ]),
     ])
+
+
+def account(page: Page) -> list[Any]:
+    """Who is logged in, and the logout button (a form: it posts the session's CSRF token)."""
+    v = page.viewer
+    if v is None:
+        return []
+    return [html.Span(v.label(page.lang), className="who"),
+            html.Form(method="POST", action="/logout", className="logout", children=[
+                dcc.Input(type="hidden", name="csrf_token", value=v.csrf),
+                dcc.Input(type="hidden", name="lang", value=page.lang),
+                html.Button(t("auth_logout", page.lang), type="submit", className="logout-button")])]
 
 
 def shown_feeds(page: Page, codes: Sequence[str] | None = None) -> list[tuple[str, str]]:

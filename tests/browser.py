@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -18,10 +19,13 @@ import pytest
 from dashboard.demo.embedded_redis import free_port
 from tests.conftest import REPO
 from tests.e2e import Stack, wait_until
+from tests.logins import PASSWORD, add_account
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--js-flags=--expose-gc"]
+
+DUTY = "值班员张三"  # the duty officer every browser test logs in as (the city's scope)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -59,6 +63,7 @@ def whole_pipeline(stack: Stack, board: str) -> Iterator[dict[str, Any]]:
     require_chromium()
     web, live = Web(stack), None
     try:
+        add_account(stack.settings, DUTY, "duty")
         stack.start_ingest()
         live = stack._spawn("live", log="live")
         web.start()
@@ -89,12 +94,25 @@ def chromium() -> Iterator[Any]:
 
 
 class Page:
-    def __init__(self, browser: Any, url: str, width: int = 1920, height: int = 1080) -> None:
+    """One page in its own browser context (its own cookies), logged in through the real login form
+    as ``login`` (name, password) when the server asks for it."""
+
+    def __init__(self, browser: Any, url: str, width: int = 1920, height: int = 1080,
+                 login: tuple[str, str] | None = (DUTY, PASSWORD)) -> None:
         self.errors: list[str] = []
-        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.page = self.context.new_page()
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e} {e.stack}"))
         self.page.goto(url)
+        if login and urlsplit(self.page.url).path == "/login":
+            self.log_in(*login)
+
+    def log_in(self, name: str, password: str) -> None:
+        self.page.fill("input[name=username]", name)
+        self.page.fill("input[name=password]", password)
+        with self.page.expect_navigation():
+            self.page.click("button[type=submit]")
 
     def js(self, expr: str, arg: Any = None) -> Any:
         return self.page.evaluate(expr, arg)
@@ -118,6 +136,6 @@ class Page:
                            "return p && p.snap ? p.snapAt : 0; })()"))
 
     def close(self) -> None:
-        self.page.close()
+        self.context.close()
 
 

@@ -124,7 +124,7 @@ def test_mangkhut_replay_moves_the_storm_colours_districts_and_pins_the_wall_at_
                 assert wall.js("location.pathname") == "/board/emergency"
             # the duty officer acknowledges on the board: stored, shown, the alarm stops
             pending = {i["key"] for i in _snap(board, "alert.items") if i["acknowledgement"] is None}
-            board.page.fill("#em-ack-who", "值班员张三")
+            assert board.text("em-ack-who") == "签名：值班员张三 · 值班员", "signed by the logged-in officer"
             board.page.fill("#em-ack-comment", "已通知台山市三防办 13812345678")
             board.page.click("#em-ack-button")
             acks = wait_until(lambda: {k.decode(): orjson.loads(v) for k, v in

@@ -20,6 +20,7 @@ from dashboard.web.app import create_app
 from dashboard.web.mapconf import shift_geojson
 from dashboard.web.push import Pusher
 from tests.emergency_events import cap, fix, response
+from tests.logins import ORIGIN, csrf_of, logged_in
 
 T0 = 1_790_000_000.0
 CITY, TAISHAN = "440700", "440781"
@@ -45,19 +46,20 @@ def _centre(snap: dict[str, Any]) -> list[float]:
 
 
 def test_acknowledgement_route(app, r, keys, settings):
-    c = app.server.test_client()
-    assert c.post("/api/alerts/ack", data="nope").get_json()["error"].startswith("body:")
-    assert c.post("/api/alerts/ack", json={"who": "张三"}).get_json()["error"].startswith("keys:")
-    assert c.post("/api/alerts/ack", json={"keys": ["x"], "scope": "445300"}).get_json()["error"].startswith("scope:")
+    c = logged_in(app, settings, "wang-wu", "duty")
+    token = csrf_of(c.get("/password").get_data(as_text=True))  # the session's token (any page carries it)
+    headers = {**ORIGIN, "X-CSRFToken": token}
+    assert c.post("/api/alerts/ack", data="nope", headers=headers).get_json()["error"].startswith("body:")
+    assert c.post("/api/alerts/ack", json={}, headers=headers).get_json()["error"].startswith("keys:")
+    assert c.post("/api/alerts/ack", json={"keys": ["x"], "scope": "445300"},
+                  headers=headers).get_json()["error"].startswith("scope:")
     _publish(r, keys, settings, [cap("R1", T0, "red", TAISHAN), response("E1", T0, "I", "启动")], T0 + 60)
-    resp = c.post("/api/alerts/ack", json={"keys": ["warn:qx:R1", "warn:qx:GONE"], "who": "", "comment": ""})
-    assert resp.status_code == 400
-    assert {x["error"].split(":")[0] for x in resp.get_json()["refused"]} == {"who", "key"}
-    resp = c.post("/api/alerts/ack", json={"keys": ["warn:qx:R1", "resp:yj:E1:I"], "who": "王五", "comment": "收到",
-                                           "scope": "city"})
-    assert resp.status_code == 200 and len(resp.get_json()["acknowledged"]) == 2
-    assert r.xlen(keys.audit) == 2
-    again = c.post("/api/alerts/ack", json={"keys": ["warn:qx:R1"], "who": "王五", "scope": CITY})
+    resp = c.post("/api/alerts/ack", json={"keys": ["warn:qx:GONE"], "comment": ""}, headers=headers)
+    assert resp.status_code == 400 and resp.get_json()["refused"][0]["error"].startswith("key:")
+    resp = c.post("/api/alerts/ack", json={"keys": ["warn:qx:R1", "resp:yj:E1:I"], "comment": "收到", "scope": "city"},
+                  headers=headers)
+    assert resp.status_code == 200 and [a["who"] for a in resp.get_json()["acknowledged"]] == ["wang-wu"] * 2
+    again = c.post("/api/alerts/ack", json={"keys": ["warn:qx:R1"], "scope": CITY}, headers=headers)
     assert again.status_code == 400 and "already" in again.get_json()["refused"][0]["error"]
 
 

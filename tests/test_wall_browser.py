@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import pytest
@@ -20,6 +21,7 @@ import pytest
 from dashboard.bench.browser import incident_110
 from tests.browser import Page, chromium, require_chromium, whole_pipeline
 from tests.e2e import Stack, wait_until
+from tests.logins import PASSWORD, add_account
 
 # one group: the module's tests share one whole pipeline, built once on one worker (the other
 # browser module runs beside it on the other worker)
@@ -32,6 +34,7 @@ def _fixed1(value: float) -> str:
     return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
+TAISHAN = "440781"
 HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 
@@ -218,3 +221,81 @@ def test_wall_recovers_after_the_web_server_restarts(browser, pipeline):
         wait_until(lambda: p.snapshots() > seen, 10, every=0.2, what="snapshots again after the restart")
         print(f"wall live again {time.monotonic() - t0:.1f} s after the web server came back")
         assert (p.number("wall-now-open") or 0) > 0
+
+
+BOARD_ROLES = {"duty", "leader", "analyst"}
+LANDING = {"duty": "/wall", "leader": "/wall", "analyst": "/wall", "sysadmin": "/admin/accounts",
+           "secadmin": "/admin/accounts", "auditor": "/admin/audit"}
+FETCH_STATUS = "async (url) => { const r = await fetch(url); return [r.status, await r.text()]; }"
+
+
+def test_each_role_logs_in_and_sees_what_it_may(browser, pipeline):
+    stack, base = pipeline["stack"], pipeline["web"].url
+    for role, landing in LANDING.items():
+        add_account(stack.settings, f"b-{role}", role)
+        p = Page(browser, f"{base}/", login=(f"b-{role}", PASSWORD))
+        try:
+            assert urlsplit(p.page.url).path == landing, (role, p.page.url)
+            boards = role in BOARD_ROLES
+            wall = p.page.goto(f"{base}/wall")
+            assert wall is not None and wall.status == (200 if boards else 403), role
+            status, body = p.js(FETCH_STATUS, "/api/snapshot/wall")
+            assert status == (200 if boards else 403) and (('"cases"' in body) == boards), role
+            if boards:
+                wait_until(lambda p=p: (p.number("wall-now-open") or 0) > 0, 60, what=f"the wall's numbers for {role}")
+                assert f"b-{role}" in p.js("document.querySelector('.who').textContent")
+                assert p.errors == [], (role, p.errors)  # before the refusals below, which the console logs
+            audit = p.page.goto(f"{base}/admin/audit")
+            assert audit is not None and audit.status == (200 if role == "auditor" else 403), role
+            accounts = p.page.goto(f"{base}/admin/accounts")
+            assert accounts is not None and accounts.status == (200 if role in ("sysadmin", "secadmin") else 403)
+        finally:
+            p.close()
+
+
+def test_a_taishan_duty_officer_sees_taishan_only(browser, pipeline):
+    stack, base = pipeline["stack"], pipeline["web"].url
+    add_account(stack.settings, "ts-duty", "duty", TAISHAN)
+    p = Page(browser, f"{base}/", login=("ts-duty", PASSWORD))
+    try:
+        assert p.page.url.endswith(f"/wall?scope={TAISHAN}")
+        for path, board in (("/wall", "wall"), ("/board/emergency", "emergency")):
+            p.page.goto(f"{base}{path}")  # no scope asked: the account's own
+            wait_until(lambda: p.snapshots() > 0, 60, what=f"the {board} board's snapshot")
+            assert p.js("pingan.page().config.scope") == TAISHAN
+            assert p.js("pingan.page().snap.scope") == TAISHAN
+            if board == "wall":
+                # the numbers on screen are the district snapshot's, the one Redis holds for 台山
+                snap = p.js("pingan.page().snap")
+                stored = orjson.loads(stack.r.get(stack.keys.snapshot("wall", TAISHAN)))
+                assert snap["scope"] == stored["scope"] == TAISHAN
+                assert p.number("wall-now-open") == snap["cases"]["open"]
+                assert abs(snap["version"] - stored["version"]) <= 10, "the stream carries 台山's own snapshots"
+            options = p.js("Array.from(document.querySelectorAll('.scope-select')).map(e => e.textContent)")
+            assert all("全市" not in o for o in options), options
+        # what it asks for directly, outside 台山: page, stream, snapshot, callback — 403 and no data
+        for scope in ("440700", "440703", "city"):
+            for url in (f"/stream/wall?scope={scope}", f"/api/snapshot/wall?scope={scope}",
+                        f"/api/snapshot/emergency?scope={scope}", f"/stream/emergency?scope={scope}"):
+                status, body = p.js(FETCH_STATUS, url)
+                assert status == 403 and '"cases"' not in body and "event:" not in body, (url, status)
+            status, body = p.js(_CALLBACK, f"?scope={scope}")
+            assert status == 403 and "frame-config" not in body
+            page = p.page.goto(f"{base}/wall?scope={scope}")
+            assert page is not None and page.status == 403
+        assert p.errors == [] or all("403" in e for e in p.errors), p.errors
+    finally:
+        p.close()
+
+
+# Dash's page callback asked directly from the page, as a script on it could
+_CALLBACK = """async (search) => {
+  const body = {output: ".._pages_content.children..._pages_store.data..",
+    outputs: [{id: "_pages_content", property: "children"}, {id: "_pages_store", property: "data"}],
+    inputs: [{id: "_pages_location", property: "pathname", value: "/wall"},
+             {id: "_pages_location", property: "search", value: search}],
+    changedPropIds: ["_pages_location.pathname"], state: []};
+  const r = await fetch("/_dash-update-component", {method: "POST", headers: {"Content-Type": "application/json"},
+                                                     body: JSON.stringify(body)});
+  return [r.status, await r.text()];
+}"""

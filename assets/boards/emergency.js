@@ -333,8 +333,9 @@
     return { color: "#35598f", weight: 1, opacity: 0.8, fillColor: "#12223d", fillOpacity: 0.7 };
   }
 
-  // the acknowledgement form: every item not yet acknowledged, by the officer named in the form
-  function acknowledge(_n, who, comment) {
+  // the acknowledgement form: every item not yet acknowledged, signed by the logged-in duty officer
+  // (the server takes the name from the session and checks the role, the scope and the CSRF token)
+  function acknowledge(_n, comment) {
     const NS = self.pingan;
     const p = NS.page();
     const lib = pageLib();
@@ -342,16 +343,17 @@
     const a = p.snap.alert;
     const keys = ((a && a.items) || []).filter((x) => !x.acknowledgement).map((x) => x.key);
     if (!keys.length) return lib.tr("em_alerts_none");
-    if (!who || !String(who).trim()) return lib.tr("em_ack_need_who");
+    const viewer = p.config.viewer || {};
     const status = p.config.ids.ack_status;
     fetch("/api/alerts/ack", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ keys, who, comment: comment || "", scope: p.config.scope }),
+      method: "POST", headers: { "Content-Type": "application/json", "X-CSRFToken": viewer.csrf || "" },
+      body: JSON.stringify({ keys, comment: comment || "", scope: p.config.scope }),
     })
       .then((r) => r.json())
       .then((res) => {
         const refused = (res.refused || []).map((x) => x.error).join("；");
-        self.dash_clientside.set_props(status, { children: lib.tr("em_ack_done", { n: (res.acknowledged || []).length }) + (refused ? ` · ${refused}` : "") });
+        const text = res.error ? res.error : lib.tr("em_ack_done", { n: (res.acknowledged || []).length }) + (refused ? ` · ${refused}` : "");
+        self.dash_clientside.set_props(status, { children: text });
       })
       .catch((err) => self.dash_clientside.set_props(status, { children: String(err) }));
     return "…";

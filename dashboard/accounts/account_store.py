@@ -148,6 +148,18 @@ class AccountStore:
         self._update(name, disabled=disabled)
         return self.get(name)
 
+    def change(self, name: str, role: str | None = None, scope: str | None = None) -> Account:
+        """A new role or scope (the caller ends the account's sessions: they carry the old ones)."""
+        values: dict[str, object] = {}
+        if role is not None:
+            values["role"] = self._role(role).value
+        if scope is not None:
+            values["scope"] = self._scope(scope)
+        if not values:
+            raise AccountError("give --role or --scope")
+        self._update(name, **values)
+        return self.get(name)
+
     def unlock(self, name: str) -> Account:
         """Free a locked account and forget its failed logins."""
         self._update(name, failed_logins=0, locked_until=None)

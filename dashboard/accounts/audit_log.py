@@ -21,13 +21,14 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
 
 from dashboard.accounts.account_store import migrate
+from dashboard.contract.event import BEIJING
 from dashboard.contract.privacy import mask_value
 from dashboard.contract.settings import Settings
 from dashboard.live.archive import UTCDateTime, database_url, make_engine
@@ -53,6 +54,11 @@ audit = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+
+def beijing_day(text: str) -> datetime:
+    """A date (YYYY-MM-DD) as the start of that Beijing day (ValueError when it is not one)."""
+    return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=BEIJING)
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,11 @@ class AuditLog:
             query = query.where(audit.c.at < end)
         with self.engine.connect() as con:
             yield from con.execute(query)
+
+    def newest(self, n: int) -> list[sa.Row]:
+        """The newest ``n`` rows, newest first (what the auditor's page shows)."""
+        with self.engine.connect() as con:
+            return list(con.execute(sa.select(audit).order_by(audit.c.id.desc()).limit(n)))
 
     def verify(self) -> Problem | None:
         """The first place the chain is broken, or None when every row and the head agree."""

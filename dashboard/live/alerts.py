@@ -24,7 +24,6 @@ from dashboard.live.emergency_state import Geo
 
 ALERT_SEVERITY = 3  # response level II (severity 3) and I (4)
 WHO_MAX, COMMENT_MAX = 40, 300
-AUDIT_MAXLEN = 100_000
 
 
 def acknowledgement(raw: Mapping[str, Any] | None) -> Acknowledgement | None:
@@ -87,7 +86,7 @@ class AckError(ValueError):
 
 def acknowledge(r: redis.Redis, keys: Keys, key: str, who: str, comment: str = "",
                 standing: Iterable[str] | None = None, at: float | None = None) -> dict[str, Any]:
-    """Store a duty officer's acknowledgement of one alert item and write it to the audit stream;
+    """Store a duty officer's acknowledgement of one alert item (the web writes the audit row);
     ``at`` is the run's clock (dashboard/contract/clock.py), default the wall clock.
 
     ``standing``: the keys of the items in force (from the newest snapshot); a key not among them
@@ -111,10 +110,6 @@ def acknowledge(r: redis.Redis, keys: Keys, key: str, who: str, comment: str = "
     if not r.hsetnx(keys.em_acks, key, body):
         raise AckError("key: already acknowledged")
     pipe = r.pipeline(transaction=False)
-    # ``at`` is the run's clock (what the boards show; sped up in a demo), ``real_at`` the wall clock
-    pipe.xadd(keys.audit, {"type": "alert_ack", "key": key, "who": who, "at": str(when),
-                           "real_at": str(time.time()), "comment": masked},
-              maxlen=AUDIT_MAXLEN, approximate=True)
     pipe.incr(keys.version)  # the boards' next snapshot shows it
     pipe.execute()
     return record

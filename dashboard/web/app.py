@@ -19,7 +19,8 @@ import dash
 import dash_mantine_components as dmc
 import orjson
 import redis
-from flask import Response, redirect, request, stream_with_context
+from flask import Response, abort, g, request, stream_with_context
+from flask_login import current_user
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -30,7 +31,7 @@ from dashboard.contract.keys import Keys
 from dashboard.contract.settings import Settings
 from dashboard.contract.systems import Feed, load_feeds
 from dashboard.live import alerts
-from dashboard.web import health
+from dashboard.web import auth, health
 from dashboard.web.mapconf import TileProbe, display_datum
 from dashboard.web.push import BLOCK_MS, Pusher
 from layouts.frame import NAV, Page, Site
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "assets"
 BOARD_ASSETS = "boards"  # loaded per the registry, not by Dash's walk of assets/
+AUTH_ASSETS = "auth"  # the login and admin pages' stylesheet: not the boards'
 TESTS = r"\.mjs$"  # the renderers' unit tests (node --test) sit beside them; never served as page scripts
 
 
@@ -63,8 +65,8 @@ def create_app(settings: Settings, registry: Registry = REGISTRY) -> dash.Dash:
     probe.ok()  # first check in the background
     build = build_id()
     app = dash.Dash(
-        __name__, use_pages=True, pages_folder="", assets_folder=str(ASSETS), assets_path_ignore=[BOARD_ASSETS],
-        assets_ignore=TESTS,
+        __name__, use_pages=True, pages_folder="", assets_folder=str(ASSETS),
+        assets_path_ignore=[BOARD_ASSETS, AUTH_ASSETS], assets_ignore=TESTS,
         external_scripts=[f"/assets/{b.renderer}?v={build}" for b in registry.boards],
         external_stylesheets=[f"/assets/{b.stylesheet}?v={build}" for b in registry.boards],
         title="平安 · 综合指挥中心", update_title="", suppress_callback_exceptions=True, serve_locally=True,
@@ -72,12 +74,13 @@ def create_app(settings: Settings, registry: Registry = REGISTRY) -> dash.Dash:
     register_pages(settings, registry, feeds, probe)
     app.layout = dmc.MantineProvider(forceColorScheme="dark", children=[
         dash.dcc.Location(id=NAV, refresh="callback-nav"), dash.page_container])
+    guard = auth.install(app.server, settings, r, keys, registry)
     _routes(app.server, r, keys, feeds, settings, registry, Pusher(r, keys, display_datum(settings.tile_datum),
-                                                                   settings.stream_max_age_s), build)
-    _acks(app.server, r, keys, settings, registry)
+                                                                   settings.stream_max_age_s), build, guard)
+    _acks(app.server, r, keys, settings, registry, guard)
     # Dash registers its script paths when it first serves the index; a gunicorn worker that has not
-    # yet would refuse the scripts of a page another worker served
-    app.server.test_client().get(registry.home().path)
+    # yet would refuse the scripts of a page another worker served (the guard lets this one through)
+    app.server.test_client().get(registry.home().path, environ_overrides={auth.WARMUP: True})
     return app
 
 
@@ -95,7 +98,10 @@ def register_pages(settings: Settings, registry: Registry, feeds: Mapping[str, F
         module = importlib.import_module(board.layout)
 
         def layout(**query: Any) -> Any:  # Dash passes the query string's parameters
-            return module.layout(Page.of(site(), board, query))
+            p = Page.of(site(), board, query, auth.viewer(settings.city_adcode, query.get("scope")))
+            if not p.may_see(p.scope):
+                abort(403)
+            return module.layout(p)
         return layout
 
     dash.page_registry.clear()
@@ -124,30 +130,38 @@ def _walk(component: Any) -> Any:
             yield from _walk(child)
 
 
-def _acks(server: Any, r: redis.Redis, keys: Keys, settings: Settings, registry: Registry) -> None:
+def _acks(server: Any, r: redis.Redis, keys: Keys, settings: Settings, registry: Registry, guard: auth.Auth) -> None:
     clock = Clock.from_settings(settings)
     board = registry.alert_board()
 
     @server.route("/api/alerts/ack", methods=["POST"])
     def ack() -> Any:
-        """Acknowledge alert items: {"keys": [...], "who": "...", "comment": "...", "scope": "<adcode>"}."""
+        """Acknowledge alert items: {"keys": [...], "comment": "...", "scope": "<adcode>"}, signed by the
+        logged-in duty officer (the guard has checked the role, the CSRF token and the origin)."""
+        user = current_user
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             return _json({"error": "body: expected a JSON object"}, 400)
-        scope = resolve(str(body.get("scope") or ""), settings.city_adcode)
+        scope = resolve(str(body.get("scope") or user.scope), settings.city_adcode)
         if scope is None:
             return _json({"error": "scope: not the city or one of its districts"}, 400)
+        if not user.covers(scope.code, settings.city_adcode):
+            guard.record(user.name, "alert.ack", ",".join(map(str, body.get("keys") or []))[:256], scope.code,
+                         "denied", {"reason": f"outside the account's scope {user.scope}"})
+            return _json({"error": f"scope: {scope.code} is outside your scope {user.scope}"}, 403)
         wanted = body.get("keys")
         if not isinstance(wanted, list) or not wanted or not all(isinstance(k, str) for k in wanted):
             return _json({"error": "keys: a non-empty list of alert keys"}, 400)
         standing = _standing(r, keys, registry, board, scope.code)
+        comment = str(body.get("comment") or "")
         done, refused = [], []
         for key in wanted[:20]:
             try:
-                done.append(alerts.acknowledge(r, keys, key, str(body.get("who") or ""), str(body.get("comment") or ""),
-                                               standing=standing, at=clock.now()))
+                done.append(alerts.acknowledge(r, keys, key, user.name, comment, standing=standing, at=clock.now()))
+                guard.record(user.name, "alert.ack", key, scope.code, "ok", {"comment": comment})
             except alerts.AckError as exc:
                 refused.append({"key": key, "error": str(exc)})
+                guard.record(user.name, "alert.ack", key, scope.code, "refused", {"reason": str(exc)})
         return _json({"acknowledged": done, "refused": refused}, 200 if done or not refused else 400)
 
 
@@ -165,37 +179,28 @@ def _standing(r: redis.Redis, keys: Keys, registry: Registry, board: Board | Non
 
 
 def _routes(server: Any, r: redis.Redis, keys: Keys, feeds: dict[str, Feed], settings: Settings,
-            registry: Registry, pusher: Pusher, build: str) -> None:
+            registry: Registry, pusher: Pusher, build: str, guard: auth.Auth) -> None:
     checks = registry.health_checks(settings.city_adcode)
     metrics_registry = CollectorRegistry(auto_describe=False)
     boards = [b.name for b in registry.boards]
     metrics_registry.register(health.RedisCollector(r, keys, feeds, settings, checks, boards))
 
-    @server.before_request
-    def home() -> Any:
-        """``/`` is the first board of the rotation (Dash's own index route owns ``/``, so not a page's
-        redirect_from)."""
-        if request.path != "/":
-            return None
-        query = request.query_string.decode()
-        return redirect(registry.home().path + (f"?{query}" if query else ""))
-
     @server.route("/stream/<name>")
     def stream(name: str) -> Any:
         board = registry.board(name)
-        scope = resolve(request.args.get("scope"), settings.city_adcode)
-        if board is None or scope is None or scope.level not in board.levels:
+        scope = g.scope  # the guard's: one the account covers
+        if board is None or scope.level not in board.levels:
             return Response("unknown board or scope\n", status=404, mimetype="text/plain")
         last = request.headers.get("Last-Event-ID") or request.args.get("last")
-        body = pusher.stream(board.name, registry.reads(board), scope.code, last, request.args.get("screen"), build)
+        body = pusher.stream(board.name, registry.reads(board), scope.code, last, request.args.get("screen"), build,
+                             alive=guard.session_alive())
         return Response(stream_with_context(_guarded(body)), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @server.route("/api/snapshot/<name>")
     def snapshot(name: str) -> Any:
         """The newest snapshot of a registered snapshot (a change log: its full state)."""
-        scope = resolve(request.args.get("scope"), settings.city_adcode)
-        raw = r.get(keys.snapshot(name, scope.code)) if name in registry.snapshots and scope else None
+        raw = r.get(keys.snapshot(name, g.scope.code)) if name in registry.snapshots else None
         if raw is None:
             return Response('{"error": "no snapshot"}', status=404, mimetype="application/json")
         return Response(raw, mimetype="application/json")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -72,8 +72,9 @@ class Pusher:
         self.r, self.keys, self.datum, self.max_age_s, self.block_ms = r, keys, datum, max_age_s, block_ms
 
     def stream(self, board: str, specs: Sequence[Snapshot], scope: str, last: str | None = None,
-               screen: str | None = None, build: str = "") -> Iterator[bytes]:
-        """The SSE body for one page: hello, current state, then changes until max_age_s."""
+               screen: str | None = None, build: str = "", alive: Callable[[], bool] = lambda: True) -> Iterator[bytes]:
+        """The SSE body for one page: hello, current state, then changes until max_age_s — or until
+        ``alive`` says its session has ended (checked every heartbeat), when a ``logout`` event ends it."""
         screen = screen or uuid.uuid4().hex
         logs = self.logs(specs, scope)
         yield f"retry: {RETRY_MS}\n".encode() + message("hello", orjson.dumps({"build": build, "screen": screen}))
@@ -82,6 +83,9 @@ class Pusher:
         deadline, seen_at = time.monotonic() + self.max_age_s, 0.0
         try:
             while time.monotonic() < deadline:
+                if not alive():
+                    yield message("logout", b"{}")
+                    return
                 if time.monotonic() - seen_at >= SCREEN_EVERY_S:
                     self._seen(screen, board, scope)
                     seen_at = time.monotonic()

@@ -1,0 +1,471 @@
+"""Who may do what on the web: logins, sessions kept in Redis, and one guard in front of everything.
+
+- **Deny by default.** :func:`install` puts one ``before_request`` guard in front of every Flask
+  route — Dash's own (pages, layout, callbacks), the push streams, the APIs and the admin pages. An
+  endpoint is either on :data:`PUBLIC` (the login, static files, ``/healthz``, ``/metrics``) or
+  named in :data:`NEEDS` with the permission it needs; anything else is refused, logged in or not
+  (tests/test_auth.py enumerates every route and callback). A role's permissions are
+  :data:`ROLE_PERMS`. Scope is checked on the server: a request for a scope the account does not
+  cover gets 403 and no data.
+- **Sessions** are Flask-Session's in Redis (``Keys.session``) with Flask-Login on top: a new id
+  at login, HttpOnly and SameSite cookies (Secure by setting). A session lives while its
+  ``Keys.session_seen`` key does: every request but a push stream renews it for ``session_idle_s``;
+  logout, ``pingan users disable`` or a role change delete it, and open push streams check it every
+  heartbeat. The session key itself expires ``session_max_s`` after the login.
+- **Logins** are throttled per account and per address in Redis (fixed windows of
+  ``login_throttle_s``, so a throttled login waits at most that long); ten wrong passwords in a row
+  lock the account (AccountStore). Every time here is real time, never the demo's clock.
+- **State-changing requests** (login, logout, password, acknowledgements, unlocks) need the
+  session's CSRF token (Flask-WTF) and come from the same origin; Dash's callback requests only
+  read, and need the same origin.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import flask
+import orjson
+import redis
+from flask import Response, abort, g, redirect, render_template, request, session
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_session import Session
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+
+from dashboard.accounts.account_store import AccountError, AccountStore
+from dashboard.accounts.audit_log import AuditLog, beijing_day
+from dashboard.accounts.passwords import PasswordPolicyError
+from dashboard.accounts.roles import ROLE_ZH, Role
+from dashboard.accounts.sessions import Sessions, Throttle
+from dashboard.contract.board import Registry, Scope, resolve, scopes
+from dashboard.contract.event import BEIJING
+from dashboard.contract.keys import Keys
+from dashboard.contract.settings import Settings
+from layouts.frame import Viewer
+from layouts.i18n import lang_of, t
+
+log = logging.getLogger(__name__)
+
+COOKIE = "pingan_session"
+WARMUP = "pingan.warmup"  # a WSGI environ key no HTTP client can set: the app's own first request
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DASH_UPDATE = "/_dash-update-component"
+
+
+class Perm(StrEnum):
+    SESSION = "session"  # any logged-in account: logout, its own password
+    BOARDS = "boards"  # the boards, their streams and snapshots
+    ACK = "ack"  # acknowledge alerts
+    ACCOUNTS = "accounts"  # see the accounts
+    UNLOCK = "unlock"  # free a locked account
+    AUDIT = "audit"  # read and export the audit log
+
+
+ROLE_PERMS: dict[Role, frozenset[Perm]] = {
+    Role.DUTY: frozenset({Perm.SESSION, Perm.BOARDS, Perm.ACK}),
+    Role.LEADER: frozenset({Perm.SESSION, Perm.BOARDS}),
+    Role.ANALYST: frozenset({Perm.SESSION, Perm.BOARDS}),
+    Role.SYSADMIN: frozenset({Perm.SESSION, Perm.ACCOUNTS}),
+    Role.SECADMIN: frozenset({Perm.SESSION, Perm.ACCOUNTS, Perm.UNLOCK}),
+    Role.AUDITOR: frozenset({Perm.SESSION, Perm.AUDIT}),
+}
+
+# endpoints anyone may reach: the login, static files, health for load balancers, metrics for scrapers
+PUBLIC = frozenset({"login", "static", "_dash_assets.static",
+                    "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>", "/_favicon.ico",
+                    "healthz", "metrics"})
+# every other endpoint, with what it needs; an endpoint named nowhere is refused
+NEEDS: dict[str, Perm] = {
+    "/": Perm.SESSION, "logout": Perm.SESSION, "password": Perm.SESSION,
+    "/<path:path>": Perm.BOARDS, "/_dash-layout": Perm.BOARDS, "/_dash-dependencies": Perm.BOARDS,
+    DASH_UPDATE: Perm.BOARDS, "/_reload-hash": Perm.BOARDS,
+    "stream": Perm.BOARDS, "snapshot": Perm.BOARDS, "ack": Perm.ACK,
+    "accounts": Perm.ACCOUNTS, "unlock": Perm.UNLOCK, "audit_page": Perm.AUDIT, "audit_export": Perm.AUDIT,
+}
+SCOPED = frozenset({"/<path:path>", "stream", "snapshot"})  # their ?scope= is checked by the guard
+
+
+@dataclass(frozen=True)
+class User(UserMixin):
+    """The account behind a session, as it was at login (a change of role or scope ends the session)."""
+
+    name: str
+    role: Role
+    scope: str
+    must_change: bool = False
+
+    def get_id(self) -> str:
+        return self.name
+
+    def may(self, perm: Perm) -> bool:
+        return perm in ROLE_PERMS[self.role]
+
+    def covers(self, scope: str, city: str) -> bool:
+        """The account's scope is the city, or ``scope`` is its district or lies inside it."""
+        return self.scope == city or scope.startswith(self.scope)
+
+
+def secret_key(settings: Settings) -> str:
+    """The setting, or a key made once in data_dir (every worker of one machine reads the same one)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.data_dir) / "secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"secret-key.{os.getpid()}.{secrets.token_hex(4)}")
+        tmp.write_text(secrets.token_hex(32), "ascii")
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)  # the first worker's key wins; the others read it
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text("ascii").strip()
+
+
+def client() -> str:
+    return (request.remote_addr or "-")[:64]
+
+
+def landing(user: User, registry: Registry, city: str) -> str:
+    """Where an account goes after login: its boards (at its scope), or its administration page."""
+    if user.may(Perm.BOARDS):
+        home = registry.home().path
+        return home if user.scope == city else f"{home}?scope={user.scope}"
+    if user.may(Perm.ACCOUNTS):
+        return "/admin/accounts"
+    return "/admin/audit"
+
+
+def viewer(city: str, raw_scope: str | None) -> Viewer:
+    """The logged-in account looking at a page of ``raw_scope`` (its own when None); 403 outside its scope.
+    A page's layout is built in a Dash callback, so this is the check of the page's callback."""
+    user = current_user
+    if not user.is_authenticated:
+        abort(401)
+    scope = resolve(raw_scope or user.scope, city)
+    if scope is None:
+        abort(404)
+    if not user.covers(scope.code, city):
+        abort(403)
+    return Viewer(user.name, user.role.value, user.scope, user.may(Perm.ACK), generate_csrf())
+
+
+def requested_scope(city: str) -> Scope | None:
+    """The scope a request names (?scope=), or the account's own when it names none."""
+    raw = request.args.get("scope") or (current_user.scope if current_user.is_authenticated else None)
+    return resolve(raw, city)
+
+
+@dataclass
+class Auth:
+    settings: Settings
+    r: redis.Redis
+    keys: Keys
+    store: AccountStore
+    audit: AuditLog
+    registry: Registry
+    sessions: Sessions
+    throttle: Throttle
+
+    @property
+    def city(self) -> str:
+        return self.settings.city_adcode
+
+    def record(self, subject: str, action: str, obj: str, scope: str, result: str,
+               detail: Mapping[str, Any] | None = None) -> None:
+        self.audit.append(subject, action, obj, scope, result, client(), detail)
+
+    def session_alive(self) -> Callable[[], bool]:
+        """For a push stream: whether its session still stands (checked every heartbeat, never renewing)."""
+        sid, ends = session.sid, float(session.get("login_at", 0)) + self.sessions.max_s  # type: ignore[attr-defined]
+        return lambda: time.time() < ends and self.sessions.alive(sid, renew=False)
+
+
+def install(server: flask.Flask, settings: Settings, r: redis.Redis, keys: Keys, registry: Registry) -> Auth:
+    """Sessions, the login pages, the admin pages and the guard, on ``server``."""
+    server.config.update(
+        SECRET_KEY=secret_key(settings), SESSION_TYPE="redis", SESSION_REDIS=r, SESSION_KEY_PREFIX=keys.session(""),
+        SESSION_PERMANENT=True, PERMANENT_SESSION_LIFETIME=int(settings.session_max_s),
+        SESSION_REFRESH_EACH_REQUEST=False, SESSION_COOKIE_NAME=COOKIE, SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=settings.cookie_secure,
+        WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None)
+    Session(server)
+    csrf = CSRFProtect(server)
+    manager = LoginManager(server)
+    manager.session_protection = None  # the id is new at every login and ends server-side
+
+    @manager.user_loader
+    def load(name: str) -> User | None:
+        if session.get("name") != name:
+            return None
+        return User(name, Role(session["role"]), session["scope"], bool(session.get("must_change")))
+
+    store = AccountStore.from_settings(settings)
+    auth = Auth(settings, r, keys, store, AuditLog.from_settings(settings, store.engine), registry,
+                Sessions(r, keys, settings.session_idle_s, settings.session_max_s),
+                Throttle(r, keys, settings.login_throttle_s,
+                         {"account": settings.login_account_burst, "address": settings.login_address_burst}))
+
+    @server.before_request
+    def guard() -> Any:
+        return _guard(auth, csrf)
+
+    @server.errorhandler(CSRFError)
+    def bad_csrf(exc: CSRFError) -> Any:
+        return _refuse(400, "csrf: " + str(exc.description))
+
+    _pages(server, auth)
+    return auth
+
+
+def _guard(auth: Auth, csrf: CSRFProtect) -> Any:
+    endpoint = request.endpoint or ""
+    if request.environ.get(WARMUP):
+        return None
+    if endpoint in PUBLIC:
+        return _public(auth, endpoint, csrf)
+    user = current_user
+    if not user.is_authenticated:
+        return _login_first()  # its session (a login page's CSRF token) stays: a stray /favicon.ico must not end it
+    if not _standing(auth, endpoint):
+        logout_user()
+        session.clear()
+        return _login_first()
+    if user.must_change and endpoint not in ("password", "logout"):
+        return _login_first("/password")
+    need = NEEDS.get(endpoint)
+    if need is None or not user.may(need):
+        return _refuse(403, "your role may not do this")
+    if request.method not in SAFE_METHODS and (refused := _unsafe(endpoint, csrf)):
+        return refused
+    if endpoint == "/":
+        return redirect(landing(user, auth.registry, auth.city))
+    return _scoped(auth, user, endpoint) if endpoint in SCOPED else None
+
+
+def _unsafe(endpoint: str, csrf: CSRFProtect) -> Any:
+    """A request that may change something comes from this site and carries the session's CSRF token
+    (Dash's callbacks only read: the same origin is enough)."""
+    if not _same_origin():
+        return _refuse(403, "origin: requests must come from this site")
+    if endpoint != DASH_UPDATE:
+        csrf.protect()  # raises CSRFError: 400
+    return None
+
+
+def _public(auth: Auth, endpoint: str, csrf: CSRFProtect) -> Any:
+    if request.method not in SAFE_METHODS:
+        return _unsafe(endpoint, csrf)
+    token = auth.settings.metrics_token
+    if endpoint == "metrics" and token and not secrets.compare_digest(request.headers.get("Authorization", ""),
+                                                                      f"Bearer {token}"):
+        return _refuse(401, "metrics: bearer token required")
+    return None
+
+
+def _scoped(auth: Auth, user: User, endpoint: str) -> Any:
+    """The scope a page, stream or snapshot request names must be one the account covers."""
+    if endpoint == "/<path:path>" and "scope" not in request.args:
+        return None  # a page without ?scope= shows the account's own (its layout checks again)
+    scope = requested_scope(auth.city)
+    if scope is None:
+        return _refuse(404, "scope: not the city or one of its districts")
+    if not user.covers(scope.code, auth.city):
+        return _refuse(403, f"scope: {scope.code} is outside your scope {user.scope}")
+    g.scope = scope
+    return None
+
+
+def _standing(auth: Auth, endpoint: str) -> bool:
+    sid = session.sid  # type: ignore[attr-defined]
+    started = float(session.get("login_at", 0))
+    return time.time() < started + auth.sessions.max_s and auth.sessions.alive(sid, renew=endpoint != "stream")
+
+
+def _same_origin() -> bool:
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    return bool(source) and urlsplit(source).netloc == request.host
+
+
+def _wants_page() -> bool:
+    return request.method == "GET" and request.endpoint in ("/", "/<path:path>", "password", "accounts",
+                                                            "audit_page", "logout")
+
+
+def _login_first(to: str = "/login") -> Any:
+    if _wants_page() or to != "/login":
+        if to == "/login":
+            here = request.full_path.rstrip("?")
+            return redirect(f"/login?next={quote(here)}" + (f"&lang={request.args['lang']}"
+                                                              if request.args.get("lang") else ""))
+        if request.method == "GET":
+            return redirect(to)
+    return _refuse(401, "login required")
+
+
+def _refuse(status: int, why: str) -> Response:
+    if _wants_page() and status == 403:
+        lang = lang_of(request.args.get("lang"))
+        body = render_template("denied.html", lang=lang, t=t, why=why)
+        return Response(body, status=403, mimetype="text/html")
+    return Response(orjson.dumps({"error": why}), status=status, mimetype="application/json")
+
+
+# --- the pages: login, logout, password, accounts, audit ------------------------------------------
+
+def _lang(auth: Auth) -> str:
+    return lang_of(request.values.get("lang"), auth.settings.ui_lang)
+
+
+def _page(auth: Auth, template: str, status: int = 200, **values: Any) -> Response:
+    settings = auth.settings
+    body = render_template(template, lang=_lang(auth), t=t, csrf=generate_csrf(), role_zh=ROLE_ZH, user=current_user,
+                           policy=(settings.password_min_length, settings.password_min_classes),
+                           scope_names={s.code: s.name for s in scopes(auth.city)}, beijing=_beijing, **values)
+    return Response(body, status=status, mimetype="text/html")
+
+
+def _with_lang(auth: Auth, path: str) -> str:
+    lang = _lang(auth)
+    return path if lang == auth.settings.ui_lang else f"{path}?lang={lang}"
+
+
+def _pages(server: flask.Flask, auth: Auth) -> None:
+    @server.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        nxt = _local(request.values.get("next"))
+        if request.method == "GET":
+            if current_user.is_authenticated:
+                return redirect(nxt or landing(current_user, auth.registry, auth.city))
+            return _page(auth, "login.html", next=nxt, error=None, name="")
+        return _attempt(server, auth, nxt)
+
+    @server.route("/logout", methods=["POST"])
+    def logout() -> Any:
+        user = current_user
+        auth.sessions.end(session.sid, user.name)  # type: ignore[attr-defined]
+        auth.record(user.name, "logout", user.name, user.scope, "ok")
+        logout_user()
+        session.clear()
+        return redirect(_with_lang(auth, "/login"))
+
+    @server.route("/password", methods=["GET", "POST"])
+    def password() -> Any:
+        user = current_user
+        if request.method == "GET":
+            return _page(auth, "password.html", error=None)
+        new, again = request.form.get("new") or "", request.form.get("again") or ""
+        if new != again:
+            return _page(auth, "password.html", 400, error=t("auth_mismatch", _lang(auth)))
+        try:
+            auth.store.change_password(user.name, request.form.get("old") or "", new)
+        except (AccountError, PasswordPolicyError) as exc:
+            auth.record(user.name, "password.change", user.name, user.scope, "refused", {"reason": str(exc)})
+            return _page(auth, "password.html", 400, error=str(exc))
+        auth.record(user.name, "password.change", user.name, user.scope, "ok")
+        session["must_change"] = False
+        return redirect(landing(User(user.name, user.role, user.scope), auth.registry, auth.city))
+
+    _admin_pages(server, auth)
+
+
+def _attempt(server: flask.Flask, auth: Auth, nxt: str | None) -> Any:
+    """One login: throttles first, then the password; a new session id on success."""
+    name = (request.form.get("username") or "").strip()[:64]
+    address, lang = client(), _lang(auth)
+    wait = max(auth.throttle.wait_s("address", address), auth.throttle.wait_s("account", name))
+    if wait:
+        auth.record(name or "-", "login", name or "-", auth.city, "throttled", {"wait_s": wait})
+        return _page(auth, "login.html", 429, next=nxt, name=name, error=t("auth_wait", lang).format(s=wait))
+    result = auth.store.authenticate(name, request.form.get("password") or "")
+    if not result.ok:
+        auth.throttle.fail("address", address)
+        if result.reason == "wrong password":
+            auth.throttle.fail("account", name)
+        scope = result.account.scope if result.account else auth.city
+        auth.record(name or "-", "login", name or "-", scope, "failed", {"reason": result.reason})
+        if result.locked_now:
+            auth.record(name, "account.lock", name, scope, "ok",
+                        {"failures": auth.settings.login_max_failures, "lock_s": auth.settings.login_lock_s})
+        key = "auth_locked" if result.locked_now or result.reason == "locked" else \
+            "auth_disabled" if result.reason == "disabled" else "auth_wrong"
+        return _page(auth, "login.html", 401, next=nxt, name=name, error=t(key, lang))
+    account = result.account
+    assert account is not None
+    auth.throttle.clear("account", name)
+    server.session_interface.regenerate(session)  # type: ignore[attr-defined]
+    session.clear()
+    user = User(account.name, account.role, account.scope, account.must_change)
+    login_user(user)
+    session.update(name=account.name, role=account.role.value, scope=account.scope,
+                   must_change=account.must_change, login_at=time.time())
+    auth.sessions.start(session.sid, account.name)  # type: ignore[attr-defined]
+    auth.record(account.name, "login", account.name, account.scope, "ok", {"role": account.role.value})
+    if account.must_change:
+        return redirect(_with_lang(auth, "/password"))
+    return redirect(nxt or landing(user, auth.registry, auth.city))
+
+
+def _admin_pages(server: flask.Flask, auth: Auth) -> None:
+    @server.route("/admin/accounts")
+    def accounts() -> Any:
+        now = time.time()
+        rows = auth.store.list()
+        locked = [a.name for a in rows if a.locked_until and a.locked_until.timestamp() > now]
+        return _page(auth, "accounts.html", rows=rows, locked=locked, may_unlock=current_user.may(Perm.UNLOCK))
+
+    @server.route("/admin/accounts/<name>/unlock", methods=["POST"])
+    def unlock(name: str) -> Any:
+        user = current_user
+        try:
+            account = auth.store.unlock(name)
+        except AccountError as exc:
+            auth.record(user.name, "account.unlock", name, auth.city, "refused", {"reason": str(exc)})
+            return _refuse(404, str(exc))
+        auth.throttle.clear("account", name)
+        auth.record(user.name, "account.unlock", name, account.scope, "ok")
+        return redirect("/admin/accounts")
+
+    @server.route("/admin/audit")
+    def audit_page() -> Any:
+        return _page(auth, "audit.html", rows=auth.audit.newest(200), problem=auth.audit.verify())
+
+    @server.route("/admin/audit/export.csv")
+    def audit_export() -> Any:
+        try:
+            start = beijing_day(request.args["from"]) if request.args.get("from") else None
+            end = beijing_day(request.args["to"]) + timedelta(days=1) if request.args.get("to") else None
+        except ValueError:
+            return _refuse(400, "from, to: dates as YYYY-MM-DD")
+        out = io.StringIO()
+        n = auth.audit.export_csv(out, start, end)
+        user = current_user
+        auth.record(user.name, "audit.export", "audit", user.scope, "ok",
+                    {"from": request.args.get("from"), "to": request.args.get("to"), "rows": n})
+        return Response(out.getvalue(), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=audit.csv"})
+
+
+def _beijing(at: datetime) -> str:
+    return at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _local(target: str | None) -> str | None:
+    """Only a path on this site may follow a login (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target

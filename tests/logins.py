@@ -1,0 +1,49 @@
+"""Logging in, as the tests do it: accounts made in the settings' database, the real login form.
+
+Browser tests log in through the form in Chromium (tests/browser.py); web tests through Flask's
+test client here. Every request that changes something carries the same-origin header a browser
+sends.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dashboard.accounts.account_store import AccountStore
+from dashboard.contract.settings import Settings
+
+PASSWORD = "Pingan-test-2026!"
+ORIGIN = {"Origin": "http://localhost"}  # the test client's host
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def add_account(settings: Settings, name: str, role: str, scope: str | None = None, password: str = PASSWORD,
+                permanent: bool = True) -> None:
+    store = AccountStore.from_settings(settings)
+    try:
+        store.add(name, role, password, scope=scope, permanent=permanent)
+    finally:
+        store.close()
+
+
+def csrf_of(page: str) -> str:
+    found = CSRF.search(page)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+def log_in(client: Any, name: str, password: str = PASSWORD, **extra: str) -> Any:
+    """Post the login form as a browser does (its CSRF token, the same origin); the response."""
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"username": name, "password": password, "csrf_token": token, **extra},
+                       headers=ORIGIN)
+
+
+def logged_in(app: Any, settings: Settings, name: str, role: str, scope: str | None = None) -> Any:
+    """A test client logged in as a new account."""
+    add_account(settings, name, role, scope)
+    client = app.server.test_client()
+    resp = log_in(client, name)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return client

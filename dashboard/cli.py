@@ -245,6 +245,9 @@ def _change_user(store: AccountStore, a: argparse.Namespace) -> Account:
 
 
 def cmd_audit(a: argparse.Namespace, s: Settings) -> int:
+    import getpass
+    import socket
+
     from dashboard.accounts.audit_log import AuditLog, beijing_day
 
     audit = AuditLog.from_settings(s)
@@ -256,6 +259,15 @@ def cmd_audit(a: argparse.Namespace, s: Settings) -> int:
                 return 1
             n = sum(1 for _ in audit.rows())
             print(f"audit log intact: {n:,} rows, every link and hash and the head agree")
+            return 0
+        if a.audit_cmd == "prune":
+            keep = a.keep_days or s.audit_retention_days
+            try:
+                n = audit.prune(keep, f"cli:{getpass.getuser()}", f"cli@{socket.gethostname()}"[:64])
+            except ValueError as exc:
+                print(f"pingan audit prune: {exc}", file=sys.stderr)
+                return 2
+            print(f"pruned {n:,} audit rows older than {keep} days; the chain now starts after them")
             return 0
         start = beijing_day(a.start) if a.start else None
         end = beijing_day(a.end) + timedelta(days=1) if a.end else None
@@ -442,13 +454,15 @@ def build_parser() -> argparse.ArgumentParser:
     ur.add_argument("--permanent", action="store_true", help="the owner chose it: no forced change")
     us.set_defaults(fn=cmd_users)
 
-    au = sub.add_parser("audit", help="the tamper-evident audit log: verify, export")
+    au = sub.add_parser("audit", help="the tamper-evident audit log: verify, export, prune")
     aus = au.add_subparsers(dest="audit_cmd", required=True)
     aus.add_parser("verify", help="check every row's link and hash and the head; names the first bad row")
     ae = aus.add_parser("export", help="CSV of the rows between two Beijing dates (inclusive)")
     ae.add_argument("--from", dest="start", help="first day, YYYY-MM-DD")
     ae.add_argument("--to", dest="end", help="last day, YYYY-MM-DD")
     ae.add_argument("--out", help="file to write (default: standard output)")
+    ap = aus.add_parser("prune", help="delete rows older than the retention (at least 180 days); audited")
+    ap.add_argument("--keep-days", type=int, help="default: settings audit_retention_days (365)")
     au.set_defaults(fn=cmd_audit)
 
     rb = sub.add_parser("rebuild", help="recompute the live state from the streams; report differences")

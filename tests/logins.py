@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
+
 from dashboard.accounts.account_store import AccountStore
+from dashboard.bench.login import log_in as log_in_http
 from dashboard.contract.settings import Settings
 
 PASSWORD = "Pingan-test-2026!"
@@ -46,4 +49,11 @@ def logged_in(app: Any, settings: Settings, name: str, role: str, scope: str | N
     client = app.server.test_client()
     resp = log_in(client, name)
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return client
+
+
+def http_log_in(base: str, name: str, password: str) -> httpx.Client:
+    """An httpx client logged in to a running server (as its benchmarks do)."""
+    client = httpx.Client(base_url=base, timeout=10)
+    client.cookies = log_in_http(base, name, password)
     return client

@@ -12,6 +12,7 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -138,3 +139,30 @@ def test_pingan_users_is_audited_and_pingan_audit_verifies_and_exports(tmp_path)
     engine.dispose()
     res = _cli(env, "audit", "verify")
     assert res.returncode == 1 and "row 2" in res.stderr
+
+
+def _aged(log: AuditLog, days: list[int]) -> None:
+    """Rows written ``days`` ago (oldest first)."""
+    now = datetime.now(UTC)
+    for i, d in enumerate(days):
+        log.append("li", "login", "li", "440700", "ok", "10.0.0.1", {"i": i}, at=now - timedelta(days=d))
+
+
+def test_pruning_keeps_at_least_180_days_and_the_chain_verifies_after_it(log):
+    _aged(log, [400, 300, 200, 100, 1])
+    with pytest.raises(ValueError, match="at least 180"):
+        log.prune(90, "cli:root", "cli@host")
+    assert log.prune(250, "cli:root", "cli@host") == 2
+    rows = list(log.rows())
+    assert [r.id for r in rows] == [3, 4, 5, 6] and rows[-1].action == "audit.prune"
+    assert orjson.loads(rows[-1].detail) == {"through": 2, "rows": 2, "keep_days": 250}
+    assert log.verify() is None, "the chain starts at the anchor the pruning left"
+    assert log.prune(250, "cli:root", "cli@host") == 0, "nothing more is old enough"
+
+
+def test_rows_deleted_before_the_anchor_without_a_pruning_are_still_caught(log):
+    _aged(log, [400, 300, 200, 100, 1])
+    log.prune(250, "cli:root", "cli@host")
+    _execute(log, audit.delete().where(audit.c.id == 3))  # the oldest row kept, deleted by hand
+    problem = log.verify()
+    assert problem is not None and problem.row == 4 and "rows 3–3 are missing" in problem.reason

@@ -5,9 +5,13 @@ real Redis and the settings' SQL database."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from dashboard.accounts.account_store import AccountStore
 from dashboard.accounts.audit_log import AuditLog
@@ -15,6 +19,7 @@ from dashboard.accounts.roles import Role
 from dashboard.cli import main
 from dashboard.web import auth
 from dashboard.web.app import create_app
+from tests.conftest import examples
 from tests.logins import ORIGIN, PASSWORD, add_account, csrf_of, log_in, logged_in
 
 CITY, TAISHAN, KAIPING = "440700", "440781", "440783"
@@ -477,3 +482,40 @@ def test_a_stray_anonymous_request_keeps_the_login_pages_token(app, settings):
     assert client.get("/favicon.ico").status_code == 302
     resp = client.post("/login", data={"username": "du", "password": PASSWORD, "csrf_token": token}, headers=ORIGIN)
     assert resp.status_code == 302 and resp.headers["Location"] == "/wall"
+
+
+@given(st.text(alphabet=st.sampled_from(list("/\\\t\n\r .:@?#%abcé台")), max_size=12) | st.text(max_size=20))
+@hsettings(max_examples=examples(300))
+def test_the_page_after_a_login_is_always_on_this_site(target):
+    """What a browser would make of it (tabs and newlines dropped, \\ read as /) stays a local path."""
+    out = auth._local(target)
+    if out is None:
+        return
+    seen = re.sub(r"[\t\n\r]", "", out).replace("\\", "/")
+    parts = urlsplit(seen)
+    assert seen.startswith("/") and not seen.startswith("//") and not parts.scheme and not parts.netloc
+
+
+def test_a_district_officer_acknowledges_its_districts_alerts_but_not_the_citys(app, settings, r, keys):
+    from dashboard.boards import EMERGENCY_PICTURE, REGISTRY
+    from dashboard.contract.board import resolve
+    from dashboard.contract.clock import Clock
+    from dashboard.live.emergency_board import EmergencyBuilder
+    from dashboard.live.publish import LiveContext, Publisher, Round
+    from dashboard.live.sla import Policies
+    from dashboard.live.store import LiveStore
+    from tests.test_emergency_web import T0, cap, response
+
+    LiveStore(r, keys, settings, Policies.load(), Clock()).apply(
+        [cap("R1", T0, "red", TAISHAN), response("E1", T0, "I", "启动")], now=T0 + 60)
+    ctx = LiveContext(r, keys, settings, Policies.load(), Clock(), {}, REGISTRY)
+    taishan = resolve(TAISHAN, CITY)
+    snap = EmergencyBuilder(ctx).build(Round(ctx, T0 + 60), [taishan])[TAISHAN]
+    Publisher(r, keys).publish(EMERGENCY_PICTURE, TAISHAN, snap)  # the 台山 board: its warning and the city's response
+    client = logged_in(app, settings, "ts-officer", "duty", TAISHAN)
+    resp = _ack(client, ["warn:qx:R1", "resp:yj:E1:I"], scope=TAISHAN)
+    assert resp.status_code == 200, resp.get_json()
+    assert [a["key"] for a in resp.get_json()["acknowledged"]] == ["warn:qx:R1"]
+    [refused] = resp.get_json()["refused"]
+    assert refused["key"] == "resp:yj:E1:I" and "outside your scope" in refused["error"]
+    assert not r.hexists(keys.em_acks, "resp:yj:E1:I"), "the city's response waits for a city officer"

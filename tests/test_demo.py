@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 import orjson
@@ -25,6 +26,7 @@ from dashboard.demo.embedded_redis import free_port
 from feeds.simulator.engine import Simulator
 from tests.conftest import REPO
 from tests.e2e import wait_until
+from tests.logins import http_log_in
 
 pytestmark = pytest.mark.slow
 
@@ -39,10 +41,12 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
                         data_dir=tmp_path / "var")
     earlier.step(3600)
     assert any((tmp_path / "var" / "drop" / "sj").glob("*.csv")) and (tmp_path / "var" / "exchange.db").exists()
+    web_port = free_port()
     with open(out, "wb") as log:
         demo = subprocess.Popen(
             [sys.executable, "-m", "dashboard.cli", "demo", "--redis-port", "0", "--sim-port", str(sim_port),
-             "--data-dir", str(tmp_path / "var")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+             "--port", str(web_port), "--data-dir", str(tmp_path / "var")], cwd=REPO, env=env, stdout=log,
+            stderr=subprocess.STDOUT)
     try:
         url = wait_until(lambda: (m := re.search(r"Redis\s+(redis://\S+)", out.read_text("utf-8", "replace")))
                          and m.group(1), 30, what="the demo banner")
@@ -69,6 +73,7 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
         ahead = {code: round((t - sim_time.timestamp()) / 3600, 1) for code, t in newest.items()
                  if t > sim_time.timestamp() + 10 * 60}
         assert not ahead, f"hours ahead of the run's clock (an earlier run's records read): {ahead}"
+        _accounts_work(out.read_text("utf-8"), f"http://127.0.0.1:{web_port}", tmp_path)
         server = r.info("server")
         assert server["redis_mode"] == "standalone" and server["tcp_port"] != 6379
     finally:
@@ -78,3 +83,27 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
     time.sleep(0.5)
     with pytest.raises(redis.ConnectionError):
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+
+
+def _accounts_work(banner: str, base: str, cwd: Path) -> None:
+    """The banner's accounts log in (the 台山 officer only to 台山), and `pingan users` with the
+    banner's variables acts on the running demo's accounts."""
+    accounts = dict(re.findall(r"^\s{4,}(duty|duty-taishan|leader|analyst|sysadmin|secadmin|auditor)\s+(\S+)\s",
+                               banner, re.M))
+    assert set(accounts) == {"duty", "duty-taishan", "leader", "analyst", "sysadmin", "secadmin", "auditor"}
+    wait_until(lambda: httpx.get(f"{base}/healthz", timeout=5).status_code in (200, 503), 60, what="the web")
+    duty = http_log_in(base, "duty", accounts["duty"])
+    assert duty.get("/wall").status_code == 200
+    taishan = http_log_in(base, "duty-taishan", accounts["duty-taishan"])
+    assert taishan.get("/api/snapshot/wall?scope=440781").status_code in (200, 404)  # 404: none published yet
+    assert taishan.get("/api/snapshot/wall?scope=440700").status_code == 403
+    users = re.search(r"accounts\s+(.*?) pingan users list", banner)
+    assert users, banner
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PINGAN_")},
+           **dict(kv.split("=", 1) for kv in users.group(1).split())}
+    listed = subprocess.run([sys.executable, "-m", "dashboard.cli", "users", "list", "--json"], env=env, cwd=cwd,
+                            capture_output=True, text=True, check=True)
+    names = {a["name"]: a for a in orjson.loads(listed.stdout)["accounts"]}
+    assert names["duty-taishan"]["scope"] == "440781" and names["auditor"]["role"] == "auditor"
+    subprocess.run([sys.executable, "-m", "dashboard.cli", "users", "disable", "duty"], env=env, cwd=cwd, check=True)
+    assert duty.get("/wall").status_code == 302, "disabling the account ended its session"

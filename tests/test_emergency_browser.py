@@ -127,10 +127,14 @@ def test_mangkhut_replay_moves_the_storm_colours_districts_and_pins_the_wall_at_
             assert board.text("em-ack-who") == "签名：值班员张三 · 值班员", "signed by the logged-in officer"
             board.page.fill("#em-ack-comment", "已通知台山市三防办 13812345678")
             board.page.click("#em-ack-button")
-            acks = wait_until(lambda: {k.decode(): orjson.loads(v) for k, v in
-                                       run["stack"].r.hgetall(run["stack"].keys.em_acks).items()}, 20,
-                              what="the acknowledgements stored")
-            assert pending <= set(acks), (pending, acks)
+
+            def stored() -> dict[str, Any]:
+                held = run["stack"].r.hgetall(run["stack"].keys.em_acks)
+                return {k.decode(): orjson.loads(v) for k, v in held.items()}
+
+            # one request stores them one after the other (each with its audit row)
+            acks = wait_until(lambda: (got := stored()) and pending <= set(got) and got, 20,
+                              what="every pending acknowledgement stored")
             assert {a["who"] for a in acks.values()} == {"值班员张三"}
             assert {a["comment"] for a in acks.values()} == {"已通知台山市三防办 138****5678"}, "masked"
             wait_until(lambda: "值班员张三" in board.text("em-ack-item-0"), 10, what="the acknowledgement shown")

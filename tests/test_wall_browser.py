@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 
+from dashboard.accounts.sessions import end_sessions
 from dashboard.bench.browser import incident_110
 from tests.browser import Page, chromium, require_chromium, whole_pipeline
 from tests.e2e import Stack, wait_until
@@ -284,6 +285,20 @@ def test_a_taishan_duty_officer_sees_taishan_only(browser, pipeline):
             page = p.page.goto(f"{base}/wall?scope={scope}")
             assert page is not None and page.status == 403
         assert p.errors == [] or all("403" in e for e in p.errors), p.errors
+    finally:
+        p.close()
+
+
+def test_a_wall_goes_to_the_login_when_its_account_is_disabled(browser, pipeline):
+    stack, base = pipeline["stack"], pipeline["web"].url
+    add_account(stack.settings, "soon-gone", "leader")
+    p = Page(browser, f"{base}/wall", login=("soon-gone", PASSWORD))
+    try:
+        wait_until(lambda: (p.number("wall-now-open") or 0) > 0, 60, what="the wall's numbers")
+        assert end_sessions(stack.r, stack.keys, "soon-gone") == 1  # what `pingan users disable` does
+        # its push stream ends within one heartbeat with a logout event; the page goes to the login
+        wait_until(lambda: urlsplit(p.page.url).path == "/login", 15, what="the login page")
+        assert "next=" in p.page.url
     finally:
         p.close()
 

@@ -21,7 +21,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -60,6 +60,16 @@ def beijing_day(text: str) -> datetime:
     """A date (YYYY-MM-DD) as the start of that Beijing day (ValueError when it is not one)."""
     return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=BEIJING)
 
+anchor = sa.Table(
+    "audit_anchor", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("through_id", sa.Integer, nullable=False),
+    sa.Column("through_hash", sa.String(64), nullable=False),
+    sa.Column("through_at", UTCDateTime, nullable=False),
+    sa.Column("pruned_at", UTCDateTime, nullable=False),
+)
+MIN_RETENTION_DAYS = 180  # 等保: audit records are kept at least six months
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -88,14 +98,17 @@ class AuditLog:
             migrate(engine)
         return cls(engine, settings.audit_head_file or settings.data_dir / "audit-head")
 
+    def _lock(self, con: sa.Connection) -> None:
+        if con.dialect.name == "postgresql":
+            con.execute(sa.text("select pg_advisory_xact_lock(:id)"), {"id": WRITE_LOCK_ID})
+
     def append(self, subject: str, action: str, obj: str, scope: str, result: str, client: str,
                detail: Mapping[str, Any] | None = None, at: datetime | None = None) -> tuple[int, str]:
         """Append one row (one writer at a time); returns its id and hash."""
         with self.engine.begin() as con:
-            if con.dialect.name == "postgresql":
-                con.execute(sa.text("select pg_advisory_xact_lock(:id)"), {"id": WRITE_LOCK_ID})
+            self._lock(con)
             last = con.execute(sa.select(audit.c.id, audit.c.hash).order_by(audit.c.id.desc()).limit(1)).first()
-            prev_id, prev_hash = (last.id, last.hash) if last else (0, GENESIS)
+            prev_id, prev_hash = (last.id, last.hash) if last else self._start(con)
             row_id = prev_id + 1
             fields: dict[str, Any] = {"id": row_id, "at": (at or datetime.now(UTC)).replace(microsecond=0),
                       "subject": subject[:128], "action": action[:64], "object": obj[:256], "scope": scope[:12],
@@ -120,9 +133,36 @@ class AuditLog:
         with self.engine.connect() as con:
             return list(con.execute(sa.select(audit).order_by(audit.c.id.desc()).limit(n)))
 
+    def prune(self, keep_days: int, subject: str, client: str, now: datetime | None = None) -> int:
+        """Delete the rows older than ``keep_days`` (at least 180); the chain then starts at an anchor
+        (the last deleted row's id and hash), and the pruning is itself a row. Returns the rows deleted."""
+        if keep_days < MIN_RETENTION_DAYS:
+            raise ValueError(f"audit rows are kept at least {MIN_RETENTION_DAYS} days, not {keep_days}")
+        now = now or datetime.now(UTC)
+        cutoff = now - timedelta(days=keep_days)
+        with self.engine.begin() as con:
+            self._lock(con)
+            last = con.execute(sa.select(audit.c.id, audit.c.hash, audit.c.at).where(audit.c.at < cutoff)
+                               .order_by(audit.c.id.desc()).limit(1)).first()
+            if last is None:
+                return 0
+            n = con.execute(audit.delete().where(audit.c.id <= last.id)).rowcount
+            con.execute(anchor.delete())
+            con.execute(anchor.insert().values(id=1, through_id=last.id, through_hash=last.hash,
+                                               through_at=last.at, pruned_at=now.replace(microsecond=0)))
+        self.append(subject, "audit.prune", "audit", "-", "ok", client,
+                    {"through": last.id, "rows": n, "keep_days": keep_days})
+        return int(n)
+
+    def _start(self, con: sa.Connection) -> tuple[int, str]:
+        """Where the chain starts: the anchor a pruning left, or the beginning."""
+        row = con.execute(sa.select(anchor.c.through_id, anchor.c.through_hash)).first()
+        return (row.through_id, row.through_hash) if row else (0, GENESIS)
+
     def verify(self) -> Problem | None:
         """The first place the chain is broken, or None when every row and the head agree."""
-        prev_id, prev_hash = 0, GENESIS
+        with self.engine.connect() as con:
+            prev_id, prev_hash = self._start(con)
         for row in self.rows():
             fields = dict(row._mapping)
             if row.id != prev_id + 1:

@@ -64,7 +64,11 @@ def run(settings: Settings, injects: int = 5, duration_s: float = 48.0, every_s:
         browser = pw.chromium.launch(executable_path=chromium, args=[*ARGS, "--js-flags=--expose-gc"])
         try:
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.goto(f"{demo['web']}{WALL.path}")
+            page.goto(f"{demo['web']}{WALL.path}")  # to the login form: the demo's duty officer logs in
+            page.fill("input[name=username]", "duty")
+            page.fill("input[name=password]", demo["duty_password"])
+            with page.expect_navigation():
+                page.click("button[type=submit]")
             _wait(lambda: page.evaluate("Number((document.getElementById('wall-now-open') || {}).textContent"
                                         "?.replace(/,/g, '')) > 0"), 120, "live numbers on the wall")
             out: dict[str, Any] = {"speed": speed, "inject": _injects(page, demo, injects)}
@@ -97,10 +101,15 @@ def _demo(tmp: Path, speed: float) -> Iterator[dict[str, Any]]:
         url = _wait(lambda: (m := re.search(r"Redis\s+(redis://\S+)", log_path.read_text("utf-8", "replace")))
                     and m.group(1), 60, "the demo banner", proc)
         _wait(lambda: _get(f"http://127.0.0.1:{web}/healthz") == 200, 120, "/healthz to answer 200", proc)
+        banner = log_path.read_text("utf-8", "replace")
+        password = re.search(r"^\s+duty\s+(\S+)\s+duty\b", banner, re.M)
+        if password is None:
+            raise RuntimeError("bench browser: the demo banner names no duty account")
         settings = Settings(redis_url=url)
         r = redis.Redis.from_url(url)
         try:
             yield {"web": f"http://127.0.0.1:{web}", "sim": f"http://127.0.0.1:{sim}", "r": r,
+                   "duty_password": password.group(1),
                    "snapshot": Keys.from_settings(settings).snapshot(WALL_FIGURES.name, settings.city_adcode)}
         finally:
             r.close()

@@ -43,6 +43,7 @@ import orjson
 import redis
 
 from dashboard.bench import synth
+from dashboard.bench.login import bench_account, log_in
 from dashboard.bench.snapshots import EVENTS_PER_DAY, _fill, _p95, _wipe
 from dashboard.boards import CASE_MAP, WALL, WALL_FIGURES
 from dashboard.contract.board import Scope, Snapshot
@@ -225,13 +226,17 @@ def _time_walls(pub: _Publisher, s: Settings, scopes: list[str], ticks: int, bas
                 threads: int) -> dict[str, Any]:
     shown = sorted(set(scopes), key=lambda sc: (sc != s.city_adcode, sc))
     port = free_port()
-    with tempfile.NamedTemporaryFile(prefix="pingan-bench-web-", suffix=".log") as log:
+    with tempfile.NamedTemporaryFile(prefix="pingan-bench-web-", suffix=".log") as log, \
+            tempfile.TemporaryDirectory(prefix="pingan-bench-web-") as data:
+        s = s.model_copy(update={"data_dir": Path(data), "archive_url": None})
+        account = bench_account(s)
         proc = _serve(s, port, threads, ticks + base_ticks, log)
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_ready(proc, base, Path(log.name))
-            baseline = asyncio.run(_phase(pub, base, [s.city_adcode], shown, base_ticks, "baseline"))
-            many = asyncio.run(_phase(pub, base, scopes, shown, ticks, "walls"))
+            cookies = log_in(base, *account)  # one session for every wall: the guard runs on each stream
+            baseline = asyncio.run(_phase(pub, base, [s.city_adcode], shown, base_ticks, "baseline", cookies))
+            many = asyncio.run(_phase(pub, base, scopes, shown, ticks, "walls", cookies))
             problems = _log_problems(Path(log.name))  # before stopping: shutdown noise is not the run's
         finally:
             _stop(proc)
@@ -250,10 +255,12 @@ def _log_problems(log: Path) -> dict[str, int]:
 
 def _serve(s: Settings, port: int, threads: int, run_s: float, log: IO[bytes]) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PINGAN_REDIS_URL": s.redis_url, "PINGAN_KEY_PREFIX": s.key_prefix,
+           "PINGAN_DATA_DIR": str(s.data_dir),
            "PINGAN_CITY_ADCODE": s.city_adcode, "PINGAN_WEB_THREADS": str(threads),
            "PINGAN_TILE_URL": "", "PINGAN_TILE_PROBE": "false", "PINGAN_TILE_DATUM": s.tile_datum,
            # no stream may end (and reconnect) inside the run
            "PINGAN_STREAM_MAX_AGE_S": str(max(s.stream_max_age_s, run_s + CONNECT_TIMEOUT_S * 2))}
+    env.pop("PINGAN_ARCHIVE_URL", None)  # the accounts are in the bench's own data_dir
     for name, value in (("PINGAN_REGISTRY", s.registry), ("PINGAN_SLA_POLICIES", s.sla_policies)):
         if value is not None:
             env[name] = str(value)
@@ -331,11 +338,11 @@ class _Wall:
 
 
 async def _phase(pub: _Publisher, base: str, scopes: list[str], shown: list[str], ticks: int,
-                 phase: str) -> dict[str, Any]:
+                 phase: str, cookies: httpx.Cookies) -> dict[str, Any]:
     walls = [_Wall(i, scope, phase) for i, scope in enumerate(scopes)]
     limits = httpx.Limits(max_connections=len(walls) + 4, max_keepalive_connections=0)
     timeout = httpx.Timeout(None, connect=30)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout, cookies=cookies) as client:
         tasks = [asyncio.create_task(w.listen(client)) for w in walls]
         t0 = time.perf_counter()
         await asyncio.wait([asyncio.create_task(w.ready.wait()) for w in walls], timeout=CONNECT_TIMEOUT_S)

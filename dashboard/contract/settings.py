@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     password_history: int = Field(5, ge=1, description="A new password may not repeat any of this many recent ones.")
     login_max_failures: int = Field(10, ge=3, description="Wrong passwords in a row that lock an account.")
     login_lock_s: float = Field(900, ge=60, description="How long a locked account stays locked (real time).")
+    audit_retention_days: int = Field(
+        365, ge=180, description="`pingan audit prune` deletes audit rows older than this (等保: 180 days at least)."
+    )
     login_throttle_s: float = Field(
         60, ge=5, description="Window of the login throttles (real time): a throttled login waits at most this long."
     )

@@ -156,6 +156,12 @@ def _acks(server: Any, r: redis.Redis, keys: Keys, settings: Settings, registry:
         comment = str(body.get("comment") or "")
         done, refused = [], []
         for key in wanted[:20]:
+            concerns = standing.get(key) or [settings.city_adcode]
+            if not all(user.covers(d, settings.city_adcode) for d in concerns):
+                refused.append({"key": key, "error": f"scope: the alert concerns {', '.join(concerns)}, "
+                                                     f"outside your scope {user.scope}"})
+                guard.record(user.name, "alert.ack", key, scope.code, "denied", {"concerns": concerns})
+                continue
             try:
                 done.append(alerts.acknowledge(r, keys, key, user.name, comment, standing=standing, at=clock.now()))
                 guard.record(user.name, "alert.ack", key, scope.code, "ok", {"comment": comment})
@@ -165,17 +171,17 @@ def _acks(server: Any, r: redis.Redis, keys: Keys, settings: Settings, registry:
         return _json({"acknowledged": done, "refused": refused}, 200 if done or not refused else 400)
 
 
-def _standing(r: redis.Redis, keys: Keys, registry: Registry, board: Board | None, scope: str) -> list[str]:
-    """The keys of the alert items standing in the newest snapshot the alert board reads for ``scope``:
-    a screen can acknowledge only what the boards show."""
+def _standing(r: redis.Redis, keys: Keys, registry: Registry, board: Board | None, scope: str) -> dict[str, list[str]]:
+    """The alert items standing in the newest snapshot the alert board reads for ``scope`` (key → the
+    districts each concerns; none: the whole city): a screen can acknowledge only what the boards show."""
     if board is None:
-        return []
+        return {}
     for spec in registry.reads(board):
         raw = None if spec.log else r.get(keys.snapshot(spec.name, scope))
         if raw:
             alert = orjson.loads(raw).get("alert") or {}
-            return [i["key"] for i in alert.get("items", [])]
-    return []
+            return {i["key"]: i.get("districts") or [] for i in alert.get("items", [])}
+    return {}
 
 
 def _routes(server: Any, r: redis.Redis, keys: Keys, feeds: dict[str, Feed], settings: Settings,

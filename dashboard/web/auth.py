@@ -465,7 +465,8 @@ def _beijing(at: datetime) -> str:
 
 def _local(target: str | None) -> str | None:
     """Only a path on this site may follow a login (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target \
+            or any(ch <= " " or ch == "\x7f" for ch in target):  # browsers drop tabs and newlines: "/\t/evil"
         return None
     parts = urlsplit(target)
     return None if parts.scheme or parts.netloc else target

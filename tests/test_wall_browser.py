@@ -297,8 +297,8 @@ def test_a_wall_goes_to_the_login_when_its_account_is_disabled(browser, pipeline
         wait_until(lambda: (p.number("wall-now-open") or 0) > 0, 60, what="the wall's numbers")
         assert end_sessions(stack.r, stack.keys, "soon-gone") == 1  # what `pingan users disable` does
         # its push stream ends within one heartbeat with a logout event; the page goes to the login
-        wait_until(lambda: urlsplit(p.page.url).path == "/login", 15, what="the login page")
-        assert "next=" in p.page.url
+        wait_until(lambda: p.js("location.pathname") == "/login", 15, what="the login page")
+        assert p.js("location.search") == "?next=%2Fwall"
     finally:
         p.close()
 

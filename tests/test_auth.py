@@ -401,8 +401,10 @@ def test_an_unknown_name_and_a_wrong_password_read_the_same(app, settings):
 
 def _ack(client, keys_, scope: str = CITY, token: str | None = "page", origin: dict | None = None):
     if token == "page":  # the token the board's page hands its script, at the account's own scope
-        page = _pages_callback(client, "", "/board/emergency")
-        token = _frame_config(page.get_json())["viewer"]["csrf"] if page.status_code == 200 else ""
+        if not hasattr(client, "board_token"):
+            page = _pages_callback(client, "", "/board/emergency")
+            client.board_token = _frame_config(page.get_json())["viewer"]["csrf"] if page.status_code == 200 else ""
+        token = client.board_token
     headers = {**(ORIGIN if origin is None else origin), **({"X-CSRFToken": token} if token else {})}
     return client.post("/api/alerts/ack", json={"keys": keys_, "scope": scope, "who": "someone else"},
                        headers=headers)

@@ -92,6 +92,12 @@ def _accounts_work(banner: str, base: str, cwd: Path) -> None:
                                banner, re.M))
     assert set(accounts) == {"duty", "duty-taishan", "leader", "analyst", "sysadmin", "secadmin", "auditor"}
     wait_until(lambda: httpx.get(f"{base}/healthz", timeout=5).status_code in (200, 503), 60, what="the web")
+    with httpx.Client(base_url=base, timeout=10) as anyone:  # a wrong password, against the demo's Redis 6.2
+        token = re.search(r'name="csrf_token" value="([^"]+)"', anyone.get("/login").text)
+        assert token
+        wrong = anyone.post("/login", data={"username": "duty", "password": "not-it", "csrf_token": token.group(1)},
+                            headers={"Origin": base})
+        assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
     duty = http_log_in(base, "duty", accounts["duty"])
     assert duty.get("/wall").status_code == 200
     taishan = http_log_in(base, "duty-taishan", accounts["duty-taishan"])

@@ -66,8 +66,8 @@ class Throttle:
     def fail(self, kind: str, who: str) -> None:
         key = self.keys.login_throttle(kind, who)
         pipe = self.r.pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, self.window_s, nx=True)
+        pipe.set(key, 0, ex=self.window_s, nx=True)  # the window starts at the first failure (not EXPIRE NX:
+        pipe.incr(key)  # Redis 7 only, and the demo's embedded server is 6.2); INCR keeps the TTL
         pipe.execute()
 
     def clear(self, kind: str, who: str) -> None:

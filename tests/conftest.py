@@ -19,6 +19,10 @@ from dashboard.contract.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 REDIS_URL = os.environ.get("PINGAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Argon2 at OWASP's floor (19 MiB, 2 passes, 1 lane) for every account the tests and their processes make:
+# the production default costs ~0.2 s of CPU a hash, and the suite makes and checks hundreds
+for _name, _value in (("MEMORY_KIB", "19456"), ("TIME_COST", "2"), ("PARALLELISM", "1")):
+    os.environ.setdefault(f"PINGAN_PASSWORD_HASH_{_name}", _value)
 
 # Hypothesis: `ci` (the default) is derandomised, so a run on main fails or passes the same way every
 # time; `thorough` (HYPOTHESIS_PROFILE=thorough) draws ten times the examples, at random, to look

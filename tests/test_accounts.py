@@ -40,9 +40,21 @@ def store(request: pytest.FixtureRequest, tmp_path):
     url = f"sqlite:///{tmp_path}/db/archive.db" if request.param == "sqlite" else _pg_schema_url(request)
     engine = make_engine(url)
     migrate(engine)
-    s = AccountStore(engine, CITY, min_length=12, min_classes=3, history=3)
+    s = AccountStore(engine, CITY, min_length=12, min_classes=3, history=3, hasher=CHEAP)
     yield s
     s.close()
+
+
+CHEAP = passwords.hasher(19456, 2, 1)  # OWASP's floor: what the tests' accounts use (tests/conftest.py)
+
+
+def test_a_login_rehashes_a_password_made_at_other_costs(store):
+    store.add("zhaoliu", "duty", "Rehash-me-2026!", permanent=True)
+    stronger = AccountStore(store.engine, CITY, hasher=passwords.hasher(24576, 3, 2))
+    assert stronger.authenticate("zhaoliu", "Rehash-me-2026!").ok
+    with store.engine.connect() as con:
+        digest = con.execute(sa.text("select password_hash from accounts where name = 'zhaoliu'")).scalar_one()
+    assert "m=24576,t=3,p=2" in digest and stronger.authenticate("zhaoliu", "Rehash-me-2026!").ok
 
 
 def test_the_migration_is_applied_once_and_again_changes_nothing(store):

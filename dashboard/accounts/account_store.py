@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from argon2 import PasswordHasher
 
 from dashboard.accounts import passwords
 from dashboard.accounts.roles import Role
@@ -98,8 +99,10 @@ def migrate(engine: sa.Engine) -> None:
 
 class AccountStore:
     def __init__(self, engine: sa.Engine, city_adcode: str, min_length: int = 12, min_classes: int = 3,
-                 history: int = 5, max_failures: int = 10, lock_s: float = 900) -> None:
+                 history: int = 5, max_failures: int = 10, lock_s: float = 900,
+                 hasher: PasswordHasher | None = None) -> None:
         self.engine, self.city = engine, city_adcode
+        self.hasher = hasher or PasswordHasher()
         self.min_length, self.min_classes, self.history = min_length, min_classes, history
         self.max_failures, self.lock_s = max_failures, lock_s
         self._scopes: set[str] | None = None
@@ -109,7 +112,9 @@ class AccountStore:
         engine = make_engine(database_url(settings))
         migrate(engine)
         return cls(engine, settings.city_adcode, settings.password_min_length, settings.password_min_classes,
-                   settings.password_history, settings.login_max_failures, settings.login_lock_s)
+                   settings.password_history, settings.login_max_failures, settings.login_lock_s,
+                   passwords.hasher(settings.password_hash_memory_kib, settings.password_hash_time_cost,
+                                    settings.password_hash_parallelism))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -122,7 +127,7 @@ class AccountStore:
         role_ = self._role(role)
         scope_ = self._scope(scope)
         passwords.check_policy(password, name, self.min_length, self.min_classes)
-        digest, now = passwords.hash_password(password), _now()
+        digest, now = passwords.hash_password(password, self.hasher), _now()
         with self.engine.begin() as con:
             if con.execute(sa.select(accounts.c.id).where(accounts.c.name == name)).first():
                 raise AccountError(f"an account named {name!r} exists")
@@ -177,7 +182,7 @@ class AccountStore:
                 sa.select(password_history.c.password_hash).where(password_history.c.account_id == row.id)
                 .order_by(password_history.c.id.desc()).limit(self.history))]
             passwords.check_policy(password, name, self.min_length, self.min_classes, recent)
-            digest = passwords.hash_password(password)
+            digest = passwords.hash_password(password, self.hasher)
             con.execute(accounts.update().where(accounts.c.id == row.id).values(
                 password_hash=digest, must_change=not permanent, failed_logins=0, locked_until=None,
                 password_changed_at=now, updated_at=now))
@@ -198,7 +203,7 @@ class AccountStore:
         with self.engine.begin() as con:
             row = con.execute(sa.select(accounts).where(accounts.c.name == name)).first()
             if row is None:
-                passwords.verify(_dummy_hash(), password)
+                passwords.verify(_dummy_hash(self.hasher), password)
                 return Login(False, "unknown")
             account = _account(row)
             if account.disabled:
@@ -214,8 +219,8 @@ class AccountStore:
                     failed_logins=failures, locked_until=until, updated_at=now))
                 return Login(False, "wrong password", account, locked_now=lock)
             values: dict[str, object] = {"failed_logins": 0, "locked_until": None}
-            if passwords.needs_rehash(row.password_hash):
-                values["password_hash"] = passwords.hash_password(password)
+            if passwords.needs_rehash(row.password_hash, self.hasher):
+                values["password_hash"] = passwords.hash_password(password, self.hasher)
             con.execute(accounts.update().where(accounts.c.id == row.id).values(**values))
         return Login(True, "ok", self.get(name))
 
@@ -259,10 +264,15 @@ def _account(row: sa.Row) -> Account:
                    password_changed_at=row.password_changed_at, created_at=row.created_at)
 
 
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash to check an unknown name's password against, at the store's costs (made at first need)."""
+    return _dummy_hash_at(hasher.memory_cost, hasher.time_cost, hasher.parallelism)
+
+
 @cache
-def _dummy_hash() -> str:
-    """A hash to check an unknown name's password against (made at first need: ~0.1 s of Argon2)."""
-    return passwords.hash_password("an unknown account costs the same hash work")
+def _dummy_hash_at(memory_kib: int, time_cost: int, parallelism: int) -> str:
+    return passwords.hash_password("an unknown account costs the same hash work",
+                                   passwords.hasher(memory_kib, time_cost, parallelism))
 
 
 def _now() -> datetime:

@@ -1,4 +1,4 @@
-"""Passwords: Argon2id hashes (argon2-cffi's defaults) and the policy a new password must meet."""
+"""Passwords: Argon2id hashes (the `password_hash_*` settings) and the policy a new password must meet."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_HASHER = PasswordHasher()
+_HASHER = PasswordHasher()  # argon2-cffi's defaults (RFC 9106's low-memory profile: 64 MiB, t=3, p=4)
 CLASSES = ("lower-case letters", "upper-case letters", "digits", "other characters")
 
 
@@ -16,19 +16,26 @@ class PasswordPolicyError(ValueError):
     """A password the policy refuses; the message says why, in words an operator can act on."""
 
 
-def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
+def hasher(memory_kib: int, time_cost: int, parallelism: int) -> PasswordHasher:
+    """Argon2id with these costs (settings ``password_hash_*``; a hash carries its own, so a change
+    takes effect as each account next logs in)."""
+    return PasswordHasher(memory_cost=memory_kib, time_cost=time_cost, parallelism=parallelism)
+
+
+def hash_password(password: str, with_: PasswordHasher = _HASHER) -> str:
+    return with_.hash(password)
 
 
 def verify(stored_hash: str, password: str) -> bool:
+    """Whatever costs the hash was made with (they are in it)."""
     try:
         return _HASHER.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-def needs_rehash(stored_hash: str) -> bool:
-    return _HASHER.check_needs_rehash(stored_hash)
+def needs_rehash(stored_hash: str, with_: PasswordHasher = _HASHER) -> bool:
+    return with_.check_needs_rehash(stored_hash)
 
 
 def _classes(password: str) -> set[str]:

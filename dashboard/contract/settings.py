@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     password_min_classes: int = Field(
         3, ge=1, le=4, description="Character classes (lower, upper, digits, other) a password must mix."
     )
+    password_hash_memory_kib: int = Field(
+        65536, ge=19456, description="Argon2id memory per hash (KiB); OWASP's floor is 19 MiB with time cost 2."
+    )
+    password_hash_time_cost: int = Field(3, ge=2, description="Argon2id passes per hash.")
+    password_hash_parallelism: int = Field(4, ge=1, description="Argon2id lanes (threads) per hash.")
     password_history: int = Field(5, ge=1, description="A new password may not repeat any of this many recent ones.")
     login_max_failures: int = Field(10, ge=3, description="Wrong passwords in a row that lock an account.")
     login_lock_s: float = Field(900, ge=60, description="How long a locked account stays locked (real time).")

@@ -236,6 +236,7 @@ def test_a_login_gets_a_new_session_id_and_a_safe_cookie(app, settings, r, keys)
     assert not r.exists(keys.session(before)) and r.exists(keys.session(after))
     cookie = next(h for h in resp.headers.getlist("Set-Cookie") if h.startswith(auth.COOKIE))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert "Expires" not in cookie and "Max-Age" not in cookie, "it ends with the browser"
     assert 0 < r.ttl(keys.session_seen(after)) <= settings.session_idle_s
     assert settings.session_idle_s < r.ttl(keys.session(after)) <= settings.session_max_s
 

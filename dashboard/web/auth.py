@@ -198,7 +198,8 @@ def install(server: flask.Flask, settings: Settings, r: redis.Redis, keys: Keys,
     """Sessions, the login pages, the admin pages and the guard, on ``server``."""
     server.config.update(
         SECRET_KEY=secret_key(settings), SESSION_TYPE="redis", SESSION_REDIS=r, SESSION_KEY_PREFIX=keys.session(""),
-        SESSION_PERMANENT=True, PERMANENT_SESSION_LIFETIME=int(settings.session_max_s),
+        SESSION_PERMANENT=False, PERMANENT_SESSION_LIFETIME=int(settings.session_max_s),  # a browser-session cookie;
+        # Redis keeps the session for session_max_s all the same (Flask-Session sets the TTL from the lifetime)
         SESSION_REFRESH_EACH_REQUEST=False, SESSION_COOKIE_NAME=COOKIE, SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=settings.cookie_secure,
         WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None)

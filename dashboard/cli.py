@@ -285,6 +285,11 @@ def cmd_audit(a: argparse.Namespace, s: Settings) -> int:
 def cmd_web(a: argparse.Namespace, s: Settings) -> int:
     from dashboard.web import serve
 
+    if bool(a.certfile) != bool(a.keyfile) or bool(s.web_certfile) != bool(s.web_keyfile):
+        print("pingan web: give both a certificate and its key (--certfile and --keyfile)", file=sys.stderr)
+        return 2
+    if a.certfile:
+        s = s.model_copy(update={"web_certfile": Path(a.certfile), "web_keyfile": Path(a.keyfile)})
     serve.run(s, host=a.host, port=a.port, workers=a.workers)
     return 0
 
@@ -429,6 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--host", help="listen address (default: settings web_host)")
     w.add_argument("--port", type=int, help="port (default: settings web_port, 8050)")
     w.add_argument("--workers", type=int, help="worker processes (default: settings web_workers)")
+    w.add_argument("--certfile", help="PEM certificate: serve HTTPS (default: settings web_certfile)")
+    w.add_argument("--keyfile", help="its PEM private key (default: settings web_keyfile)")
     w.set_defaults(fn=cmd_web)
 
     us = sub.add_parser("users", help="accounts: add, list, set, disable, enable, reset, unlock")

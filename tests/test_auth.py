@@ -522,3 +522,77 @@ def test_a_district_officer_acknowledges_its_districts_alerts_but_not_the_citys(
     [refused] = resp.get_json()["refused"]
     assert refused["key"] == "resp:yj:E1:I" and "outside your scope" in refused["error"]
     assert not r.hexists(keys.em_acks, "resp:yj:E1:I"), "the city's response waits for a city officer"
+
+
+# --- behind a reverse proxy, and over TLS ----------------------------------------------------------
+
+PROXIED = {"X-Forwarded-For": "10.20.30.40", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "zhihui.example.gov.cn"}
+
+
+def test_behind_a_trusted_proxy_the_audit_has_the_clients_address_and_https_gets_hsts(settings, r):
+    app = create_app(settings.model_copy(update={"web_proxies": 1}))
+    add_account(settings, "px", "duty")
+    client = app.server.test_client()
+    page = client.get("/login", headers=PROXIED)
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+    resp = client.post("/login", data={"username": "px", "password": PASSWORD,
+                                       "csrf_token": csrf_of(page.get_data(as_text=True))},
+                       headers={**PROXIED, "Origin": "https://zhihui.example.gov.cn"})
+    assert resp.status_code == 302, "the origin check compares with the host the proxy was asked for"
+    assert [(x.action, x.client) for x in _audit(settings)][-1] == ("login", "10.20.30.40")
+
+
+def test_without_a_proxy_setting_forwarded_headers_are_not_believed(app, settings):
+    add_account(settings, "np", "duty")
+    client = app.server.test_client()
+    page = client.get("/login", headers=PROXIED)
+    assert "Strict-Transport-Security" not in page.headers, "plain HTTP: no HSTS"
+    log_in(client, "np")
+    assert [(x.action, x.client) for x in _audit(settings)][-1] == ("login", "127.0.0.1")
+
+
+@pytest.mark.slow
+def test_pingan_web_serves_https_with_hsts_and_secure_cookies(settings, r, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from dashboard.demo.embedded_redis import free_port
+    from tests.conftest import REPO
+    from tests.e2e import wait_until
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    add_account(settings, "tls", "duty")
+    port = free_port()
+    env = {**os.environ, "PINGAN_REDIS_URL": settings.redis_url, "PINGAN_KEY_PREFIX": settings.key_prefix,
+           "PINGAN_DATA_DIR": str(settings.data_dir), "PINGAN_TILE_URL": "", "PINGAN_TILE_PROBE": "false"}
+    web = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "web", "--port", str(port), "--workers", "1",
+                            "--certfile", str(cert), "--keyfile", str(key)], env=env, cwd=REPO,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"https://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, verify=False, timeout=10) as c:  # noqa: S501 - a self-signed test cert
+            wait_until(lambda: _answers(c), 40, what="the HTTPS server")
+            page = c.get("/login")
+            assert page.status_code == 200 and page.headers["Strict-Transport-Security"] == "max-age=31536000"
+            resp = c.post("/login", data={"username": "tls", "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+                          headers={"Origin": base})
+            assert resp.status_code == 302
+            cookie = next(h for h in resp.headers.get_list("set-cookie") if h.startswith(auth.COOKIE))
+            assert "Secure" in cookie and "HttpOnly" in cookie
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)  # no plain HTTP on that port
+    finally:
+        web.terminate()
+        web.wait(15)
+
+
+def _answers(client) -> bool:
+    try:
+        return client.get("/healthz").status_code in (200, 503)
+    except Exception:
+        return False

@@ -106,6 +106,16 @@ class Settings(BaseSettings):
     web_threads: int = Field(
         64, description="Threads per web worker; every open wall holds one for its push stream."
     )
+    web_certfile: Path | None = Field(
+        None, description="PEM certificate (chain): the web server speaks HTTPS itself (gunicorn's TLS)."
+    )
+    web_keyfile: Path | None = Field(None, description="PEM private key of web_certfile.")
+    web_proxies: int = Field(
+        0, ge=0, description="Reverse proxies in front that set X-Forwarded-For/-Proto/-Host (trusted this many hops)."
+    )
+    hsts_max_age_s: int = Field(
+        31_536_000, ge=0, description="Strict-Transport-Security max-age on HTTPS responses (0: no header)."
+    )
     ui_lang: str = Field("zh", description="Default language of the boards: zh (简体中文) or en; ?lang= overrides.")
     tile_url: str = Field(
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",

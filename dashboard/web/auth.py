@@ -42,6 +42,7 @@ from flask import Response, abort, g, redirect, render_template, request, sessio
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_session import Session
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.accounts.account_store import AccountError, AccountStore
 from dashboard.accounts.audit_log import AuditLog, beijing_day
@@ -201,8 +202,12 @@ def install(server: flask.Flask, settings: Settings, r: redis.Redis, keys: Keys,
         SESSION_PERMANENT=False, PERMANENT_SESSION_LIFETIME=int(settings.session_max_s),  # a browser-session cookie;
         # Redis keeps the session for session_max_s all the same (Flask-Session sets the TTL from the lifetime)
         SESSION_REFRESH_EACH_REQUEST=False, SESSION_COOKIE_NAME=COOKIE, SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=settings.cookie_secure,
-        WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None)
+        SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=settings.cookie_secure or bool(settings.web_certfile),
+        WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False)  # the guard checks the origin itself (Origin, else Referer), HTTP or HTTPS
+    if settings.web_proxies:  # the client's address, scheme and host as the proxies say (audit, origin check)
+        n = settings.web_proxies
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     Session(server)
     csrf = CSRFProtect(server)
     manager = LoginManager(server)
@@ -223,6 +228,12 @@ def install(server: flask.Flask, settings: Settings, r: redis.Redis, keys: Keys,
     @server.before_request
     def guard() -> Any:
         return _guard(auth, csrf)
+
+    @server.after_request
+    def hsts(resp: Response) -> Response:
+        if request.is_secure and settings.hsts_max_age_s:
+            resp.headers["Strict-Transport-Security"] = f"max-age={settings.hsts_max_age_s}"
+        return resp
 
     @server.errorhandler(CSRFError)
     def bad_csrf(exc: CSRFError) -> Any:

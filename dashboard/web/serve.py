@@ -33,7 +33,10 @@ class _Gunicorn(BaseApplication):
 
 def options(settings: Settings, host: str | None = None, port: int | None = None,
             workers: int | None = None) -> dict[str, Any]:
+    tls = {"certfile": str(settings.web_certfile), "keyfile": str(settings.web_keyfile)} \
+        if settings.web_certfile and settings.web_keyfile else {}
     return {
+        **tls,
         "bind": f"{host or settings.web_host}:{port or settings.web_port}",
         "workers": workers or settings.web_workers, "worker_class": "gthread", "threads": settings.web_threads,
         "timeout": 60, "graceful_timeout": GRACEFUL_S, "keepalive": 5, "control_socket_disable": True,

@@ -7,18 +7,17 @@ sends.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
 
 from dashboard.accounts.account_store import AccountStore
+from dashboard.bench.login import CSRF
 from dashboard.bench.login import log_in as log_in_http
 from dashboard.contract.settings import Settings
 
 PASSWORD = "Pingan-test-2026!"
 ORIGIN = {"Origin": "http://localhost"}  # the test client's host
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def add_account(settings: Settings, name: str, role: str, scope: str | None = None, password: str = PASSWORD,

@@ -26,7 +26,7 @@ from dashboard.demo.embedded_redis import free_port
 from feeds.simulator.engine import Simulator
 from tests.conftest import REPO
 from tests.e2e import wait_until
-from tests.logins import http_log_in
+from tests.logins import CSRF, http_log_in
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +93,7 @@ def _accounts_work(banner: str, base: str, cwd: Path) -> None:
     assert set(accounts) == {"duty", "duty-taishan", "leader", "analyst", "sysadmin", "secadmin", "auditor"}
     wait_until(lambda: httpx.get(f"{base}/healthz", timeout=5).status_code in (200, 503), 60, what="the web")
     with httpx.Client(base_url=base, timeout=10) as anyone:  # a wrong password, against the demo's Redis 6.2
-        token = re.search(r'name="csrf_token" value="([^"]+)"', anyone.get("/login").text)
+        token = CSRF.search(anyone.get("/login").text)
         assert token
         wrong = anyone.post("/login", data={"username": "duty", "password": "not-it", "csrf_token": token.group(1)},
                             headers={"Origin": base})

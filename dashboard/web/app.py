@@ -199,7 +199,7 @@ def _routes(server: Any, r: redis.Redis, keys: Keys, feeds: dict[str, Feed], set
             return Response("unknown board or scope\n", status=404, mimetype="text/plain")
         last = request.headers.get("Last-Event-ID") or request.args.get("last")
         body = pusher.stream(board.name, registry.reads(board), scope.code, last, request.args.get("screen"), build,
-                             alive=guard.session_alive())
+                             alive=guard.standing(renew=False))
         return Response(stream_with_context(_guarded(body)), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

@@ -189,10 +189,12 @@ class Auth:
                detail: Mapping[str, Any] | None = None) -> None:
         self.audit.append(subject, action, obj, scope, result, client(), detail)
 
-    def session_alive(self) -> Callable[[], bool]:
-        """For a push stream: whether its session still stands (checked every heartbeat, never renewing)."""
+    def standing(self, renew: bool) -> Callable[[], bool]:
+        """Whether this request's session still stands: within ``session_max_s`` of its login, neither idle
+        nor ended. ``renew``: each call counts as use (a page, a callback); a push stream's does not (it
+        checks every heartbeat)."""
         sid, ends = session.sid, float(session.get("login_at", 0)) + self.sessions.max_s  # type: ignore[attr-defined]
-        return lambda: time.time() < ends and self.sessions.alive(sid, renew=False)
+        return lambda: time.time() < ends and self.sessions.alive(sid, renew=renew)
 
 
 def install(server: flask.Flask, settings: Settings, r: redis.Redis, keys: Keys, registry: Registry) -> Auth:
@@ -252,12 +254,12 @@ def _guard(auth: Auth, csrf: CSRFProtect) -> Any:
     user = current_user
     if not user.is_authenticated:
         return _login_first()  # its session (a login page's CSRF token) stays: a stray /favicon.ico must not end it
-    if not _standing(auth, endpoint):
+    if not auth.standing(renew=endpoint != "stream")():
         logout_user()
         session.clear()
         return _login_first()
     if user.must_change and endpoint not in ("password", "logout"):
-        return _login_first("/password")
+        return redirect("/password") if request.method == "GET" else _refuse(401, "change the password first")
     need = NEEDS.get(endpoint)
     if need is None or not user.may(need):
         return _refuse(403, "your role may not do this")
@@ -301,12 +303,6 @@ def _scoped(auth: Auth, user: User, endpoint: str) -> Any:
     return None
 
 
-def _standing(auth: Auth, endpoint: str) -> bool:
-    sid = session.sid  # type: ignore[attr-defined]
-    started = float(session.get("login_at", 0))
-    return time.time() < started + auth.sessions.max_s and auth.sessions.alive(sid, renew=endpoint != "stream")
-
-
 def _same_origin() -> bool:
     source = request.headers.get("Origin") or request.headers.get("Referer")
     return bool(source) and urlsplit(source).netloc == request.host
@@ -314,18 +310,15 @@ def _same_origin() -> bool:
 
 def _wants_page() -> bool:
     return request.method == "GET" and request.endpoint in ("/", "/<path:path>", "password", "accounts",
-                                                            "audit_page", "logout")
+                                                            "audit_page")
 
 
-def _login_first(to: str = "/login") -> Any:
-    if _wants_page() or to != "/login":
-        if to == "/login":
-            here = request.full_path.rstrip("?")
-            return redirect(f"/login?next={quote(here)}" + (f"&lang={request.args['lang']}"
-                                                              if request.args.get("lang") else ""))
-        if request.method == "GET":
-            return redirect(to)
-    return _refuse(401, "login required")
+def _login_first() -> Any:
+    """A page goes to the login (and comes back after it); anything else gets 401."""
+    if not _wants_page():
+        return _refuse(401, "login required")
+    lang = f"&lang={request.args['lang']}" if request.args.get("lang") else ""
+    return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}{lang}")
 
 
 def _refuse(status: int, why: str) -> Response:

@@ -56,6 +56,12 @@
     return out;
   }
 
+  // history still being written into the archive: its figures over past periods are not complete yet
+  function historyNote(h, lib) {
+    if (!h || h.state !== "loading") return "";
+    return " · " + lib.tr("history_loading", { d: Math.floor(h.done_days), n: Math.round(h.days) });
+  }
+
   // the banner over the header: the connection lost, the snapshots stopped, or ingestion stopped
   function bannerText(st, now, config, tr) {
     if (!st.connected && now - st.heardAt > 3000) return tr("offline");
@@ -157,7 +163,7 @@
         try {
           fn(JSON.parse(ev.data));
         } catch (err) {
-          console.warn("pingan: bad message", name, err); // never let one message stop the board
+          console.error("pingan: bad message", name, err); // never let one message stop the board
         }
       });
       on("hello", hello);
@@ -185,9 +191,16 @@
       page.snapAt = Date.now();
       const l = lib();
       apply(renderHead(s, page.config, l));
+      // the alarm and the pinned wall come before the board's own panels: a panel that fails to draw
+      // must not silence a red alert
+      alerting(s.alert);
+      if (!page.armed) {
+        // the rotation starts once the first snapshot has said whether a red alert pins this wall
+        page.armed = true;
+        scheduleRotation();
+      }
       const render = (renderer().render || {})[spec.name];
       if (render) apply(render(s, page.config, l));
-      alerting(s.alert);
     }
 
     function logEntry(spec, entry) {
@@ -225,7 +238,8 @@
       const speed = page.snap && page.snap.clock && page.snap.clock.speed;
       const banner = bannerText(page, now, c, l.tr);
       apply([[c.ids.clock, "children", l.bj(dataNow(page, now), "time")],
-             [c.ids.clock_note, "children", speed && speed !== 1 ? " · " + l.tr("demo_clock", { x: speed }) : ""],
+             [c.ids.clock_note, "children", (speed && speed !== 1 ? " · " + l.tr("demo_clock", { x: speed }) : "") +
+               historyNote(page.snap && page.snap.history, l)],
              [c.ids.banner, "children", banner], [c.ids.banner, "hidden", !banner]]);
       drawLogs(now);
     }
@@ -248,7 +262,10 @@
       clearTimeout(page.rotateTimer);
       page.rotateTimer = setTimeout(() => {
         const next = nextView(c.rotation, location);
-        if (next && onScreen()) navigate(next);
+        if (!next || !onScreen()) return;
+        navigate(next);
+        // armed again: the next frame's boot clears it; a navigation lost on a busy screen is retried
+        scheduleRotation();
       }, c.rotate_s * 1000);
     }
 
@@ -261,7 +278,9 @@
       if (!page.config.rotate_s) return;
       if (alert && !was) {
         clearTimeout(page.rotateTimer);
-        if (alert.board_path && alert.board_path !== location.pathname) {
+        // only to a board this wall rotates through (a screen showing other boards stays, stopped)
+        const rotates = (c) => (c.rotation || []).some((v) => new URL(v, location.href).pathname === alert.board_path);
+        if (alert.board_path && alert.board_path !== location.pathname && rotates(page.config)) {
           const q = new URLSearchParams(location.search);
           navigate(`${alert.board_path}?${q.toString()}`);
         }
@@ -315,12 +334,14 @@
       page = {
         config, shown: {}, blobs: {}, logs: {}, dirty: {}, drawnAt: {}, snap: null, snapAt: 0, lastId: null, es: null,
         heardAt: Date.now(), quietSince: null, connected: false, build: null, screen: screenId(), alerting: false,
+        armed: false,
       };
       page.timer = setInterval(tick, TICK_MS);
       if (config.reload_h > 0) page.reloadTimer = setTimeout(reloadWhenServerAnswers, config.reload_h * 3600 * 1000);
       if (renderer().init) apply(renderer().init(config, lib()));
       open();
-      scheduleRotation();
+      // armed by the first snapshot; a board whose snapshot never comes still rotates on, later
+      if (config.rotate_s) page.rotateTimer = setTimeout(() => { page.armed = true; scheduleRotation(); }, QUIET_REOPEN_MS);
       return Date.now();
     }
 
@@ -354,5 +375,5 @@
     };
   }
 
-  return { accumulate, renderHead, bannerText, nextView, dataNow, install, LOG_EVERY_MS };
+  return { accumulate, renderHead, bannerText, historyNote, nextView, dataNow, install, LOG_EVERY_MS };
 });

@@ -5,7 +5,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { core, format, board, fixture, declaredIds, value, props } from "./support.mjs";
 
-const { accumulate, renderHead, bannerText, nextView, dataNow } = core;
+const { accumulate, renderHead, bannerText, historyNote, nextView, dataNow } = core;
 const T = 1789437600000; // 2026-09-15 10:00:00 Beijing
 
 // --- accumulate ---------------------------------------------------------------------------------
@@ -101,6 +101,18 @@ test("renderHead: the alert strip in English", () => {
   assert.equal(frame.lang, "en");
   const strip = props(renderHead(snap, frame, lib), frame.ids.alert);
   assert.equal(strip.children, `${frame.text.em_alert_banner.replace("{h}", snap.alert.headline)} · 1 not acknowledged`);
+});
+
+// --- historyNote --------------------------------------------------------------------------------
+
+test("historyNote: while history is being written, the days done of how many; nothing once done", () => {
+  const zh = board("wall.city"), en = board("emergency.district");
+  const lib = (frame) => ({ tr: format.words(frame.text) });
+  assert.equal(historyNote({ state: "loading", days: 30, done_days: 12.7, events: 1 }, lib(zh.frame)), " · 历史数据载入中 12/30 天");
+  assert.equal(historyNote({ state: "loading", days: 30, done_days: 0, events: 0 }, lib(en.frame)), " · loading history: 0 of 30 days");
+  assert.equal(historyNote({ state: "done", days: 30, done_days: 30, events: 9 }, lib(zh.frame)), "");
+  assert.equal(historyNote(null, lib(zh.frame)), "");
+  assert.equal(zh.snap.history, null, "a snapshot says when no history ran");
 });
 
 // --- bannerText ---------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def cmd_demo(a: argparse.Namespace, s: Settings) -> int:
 
     speed = a.speed if a.speed is not None else demo.SCENARIO_SPEED if a.scenario else demo.DEFAULT_SPEED
     return demo.run(a.port, a.sim_port, a.seed, speed, Path(a.data_dir or s.data_dir), a.workers, a.redis_port,
-                    a.backfill_h, scenario=_scenario_args(a))
+                    a.backfill_h, scenario=_scenario_args(a), history_days=a.history_days)
 
 
 def cmd_simulate(a: argparse.Namespace, s: Settings) -> int:
@@ -138,6 +138,8 @@ def cmd_rebuild(a: argparse.Namespace, s: Settings) -> int:
     from dashboard.live.rebuild import rebuild
     from dashboard.live.sla import Policies
 
+    if a.scope:
+        return _rebuild_scopes(a, s)
     rep = rebuild(redis.Redis.from_url(s.redis_url), Keys.from_settings(s), load_feeds(s), s,
                   Policies.load(s.sla_policies), apply=a.apply)
     if a.json:
@@ -150,6 +152,33 @@ def cmd_rebuild(a: argparse.Namespace, s: Settings) -> int:
         if rep["applied"]:
             print("live state replaced by the replay")
     return 0 if rep["differences"] == 0 or rep["applied"] else 1
+
+
+def _rebuild_scopes(a: argparse.Namespace, s: Settings) -> int:
+    """Each scope's figures as the workers keep them and as a replay of the streams computes them."""
+    import redis
+
+    from dashboard.boards import REGISTRY
+    from dashboard.contract.clock import Clock
+    from dashboard.contract.keys import Keys
+    from dashboard.contract.systems import load_feeds
+    from dashboard.live.publish import LiveContext
+    from dashboard.live.rebuild import scope_figures
+    from dashboard.live.sla import Policies
+
+    ctx = LiveContext(redis.Redis.from_url(s.redis_url), Keys.from_settings(s), s, Policies.load(s.sla_policies),
+                      Clock.from_settings(s), load_feeds(s), REGISTRY)
+    found = scope_figures(ctx, a.scope)
+    if a.json:
+        print(orjson.dumps(found if len(a.scope) > 1 else found[a.scope[0]], option=orjson.OPT_INDENT_2).decode())
+    for code, f in found.items():
+        if f["level"] is None:
+            print(f"pingan rebuild: {code} is no place of the city the cases have named", file=sys.stderr)
+        elif not a.json:
+            c = f["rebuilt"]["cases"]
+            print(f"{code} ({f['level']}): open {c['open']}, urgent {c['urgent_open']}; "
+                  f"{'equal to the live figures' if f['equal'] else 'DIFFERENT from the live figures'}")
+    return 0 if all(f["equal"] for f in found.values()) else 1
 
 
 def cmd_users(a: argparse.Namespace, s: Settings) -> int:
@@ -185,7 +214,66 @@ def cmd_users(a: argparse.Namespace, s: Settings) -> int:
         store.close()
 
 
-ENDS_SESSIONS = ("disable", "reset", "set")  # what a session carries no longer holds
+def screen_url(s: Settings, key: str) -> str:
+    """The link a wall PC opens once to become its screen."""
+    base = s.public_url.rstrip("/") or \
+        f"{'https' if s.web_certfile else 'http'}://{s.web_host}:{s.web_port}"
+    return f"{base}/screen?key={key}"
+
+
+def cmd_screens(a: argparse.Namespace, s: Settings) -> int:
+    import getpass
+    import socket
+
+    import redis
+
+    from dashboard.accounts.account_store import AccountError, AccountStore
+    from dashboard.accounts.audit_log import AuditLog
+    from dashboard.accounts.screens import ScreenStore
+    from dashboard.boards import REGISTRY
+    from dashboard.contract.event import BEIJING
+
+    accounts = AccountStore.from_settings(s)
+    r = redis.Redis.from_url(s.redis_url, socket_timeout=5)
+    store = ScreenStore.from_settings(s, r, tuple(b.name for b in REGISTRY.boards), accounts.engine)
+    audit = AuditLog.from_settings(s, accounts.engine)
+    subject, client = f"cli:{getpass.getuser()}", f"cli@{socket.gethostname()}"[:64]
+    try:
+        if a.screens_cmd == "list":
+            found = store.list()
+            if a.json:
+                return _print_json({"screens": [x.public() for x in found]})
+            for x in found:
+                state = f"revoked {x.revoked_at.astimezone(BEIJING):%Y-%m-%d %H:%M}" if x.revoked_at else \
+                    f"last used {x.last_used_at.astimezone(BEIJING):%Y-%m-%d %H:%M}" if x.last_used_at else "never used"
+                print(f"{x.name:<20} {','.join(x.boards):<20} {x.scope:<7} rotate {x.rotate_s:>3} s  {state}")
+            return 0
+        try:
+            if a.screens_cmd == "add":
+                screen, key = store.add(a.name, a.boards.split(","), a.scope, a.rotate)
+            else:
+                screen, key = store.revoke(a.name), ""
+        except (AccountError, redis.RedisError) as exc:
+            audit.append(subject, f"screen.{a.screens_cmd}", a.name, getattr(a, "scope", None) or s.city_adcode,
+                         "refused", client, {"reason": str(exc)})
+            print(f"pingan screens {a.screens_cmd}: {exc}", file=sys.stderr)
+            return 2
+        audit.append(subject, f"screen.{a.screens_cmd}", screen.name, screen.scope, "ok", client,
+                     {"boards": list(screen.boards), "rotate_s": screen.rotate_s})
+        if key:
+            print(f"screen {screen.name}: {','.join(screen.boards)} at {screen.scope}"
+                  + (f", rotating every {screen.rotate_s} s" if screen.rotate_s else ""))
+            print("open this link once on the wall PC (it is shown only now; revoke the screen if it leaks):")
+            print(screen_url(s, key))
+        else:
+            print(f"screen {screen.name} revoked: it shows the login page within a heartbeat")
+        return 0
+    finally:
+        accounts.close()
+        r.close()
+
+
+ENDS_SESSIONS = ("disable", "reset", "set", "reset-2fa")  # what a session carries no longer holds
 
 
 def _web_side(s: Settings, name: str, verb: str) -> int:
@@ -217,11 +305,13 @@ def _list_users(store: AccountStore, as_json: bool) -> int:
     now = datetime.now(UTC)
     rows = [{"name": x.name, "role": x.role.value, "role_zh": ROLE_ZH[x.role], "scope": x.scope, "disabled": x.disabled,
              "locked_until": x.locked_until.isoformat() if x.locked(now) and x.locked_until else None,
-             "must_change": x.must_change, "failed_logins": x.failed_logins} for x in store.list()]
+             "must_change": x.must_change, "failed_logins": x.failed_logins, "second_factor": x.second_factor}
+            for x in store.list()]
     if as_json:
         return _print_json({"accounts": rows})
     for row in rows:
         flags = [f for f, on in (("disabled", row["disabled"]), ("locked", row["locked_until"]),
+                                 ("2fa", row["second_factor"]),
                                  ("must change password", row["must_change"])) if on]
         print(f"{row['name']:<20} {row['role']:<9} {row['role_zh']:<6} {row['scope']:<7} {', '.join(flags)}")
     return 0
@@ -239,6 +329,11 @@ def _change_user(store: AccountStore, a: argparse.Namespace) -> Account:
         return store.reset(a.name, password, permanent=a.permanent)
     if a.users_cmd == "unlock":
         return store.unlock(a.name)
+    if a.users_cmd == "reset-2fa":
+        from dashboard.accounts.second_factor import SecondFactor
+
+        SecondFactor(store.engine).reset(a.name)
+        return store.get(a.name)
     if a.users_cmd == "set":
         return store.change(a.name, role=a.role, scope=a.scope)
     return store.set_disabled(a.name, a.users_cmd == "disable")
@@ -296,8 +391,10 @@ def cmd_web(a: argparse.Namespace, s: Settings) -> int:
 
 def cmd_schema(a: argparse.Namespace, s: Settings) -> int:
     from dashboard.boards import REGISTRY
+    from dashboard.history import query
+    from dashboard.live import ondemand
 
-    schemas = REGISTRY.schemas()
+    schemas = {**REGISTRY.schemas(), **ondemand.schemas(), **query.schemas()}
     if a.snapshot:
         if a.snapshot not in schemas:
             print(f"pingan schema: no snapshot {a.snapshot!r}; registered: {', '.join(schemas)}", file=sys.stderr)
@@ -323,6 +420,27 @@ def cmd_bench_live(a: argparse.Namespace, s: Settings) -> int:
           f"{a.naive_events:,}: {rep['naive_ms_200k']} ms; speedup {rep['speedup']}x; "
           f"{rep['redis_bytes_per_event']} Redis bytes/event; SLA clocks {rep['sla_clocks_us']['warm']} µs/case "
           f"(cold calendar {rep['sla_clocks_us']['cold_baseline']} µs); {'PASS' if rep['pass'] else 'FAIL'}")
+    return 0
+
+
+def cmd_bench_analyst(a: argparse.Namespace, s: Settings) -> int:
+    import os
+
+    from dashboard.bench import analyst as bench
+
+    rep = bench.run(s, facts_n=a.facts, pg_url=a.pg_url or os.environ.get("PINGAN_BENCH_PG_URL"), queries=a.queries)
+    if a.json:
+        return _print_json(rep)
+    for name, b in rep["backends"].items():
+        if "skipped" in b:
+            print(f"analyst {name}: skipped ({b['skipped']})")
+            continue
+        print(f"analyst {name}: {b['facts']:,} facts; filter + series p95 {b['filter_series']['p95_ms']} ms "
+              f"(target {rep['target_p95_ms']:g}); KPIs by district p95 {b['kpis_by_district']['p95_ms']} ms; "
+              f"counts p95 {b['counts_by_category']['p95_ms']} ms; "
+              f"first page p95 {b['cases_first_page']['p95_ms']} ms; "
+              f"full count {b['baseline_full_count']['p50_ms']} ms")
+    print("PASS" if rep["pass"] else "FAIL")
     return 0
 
 
@@ -356,6 +474,50 @@ def cmd_bench_browser(a: argparse.Namespace, s: Settings) -> int:
     return 0
 
 
+def cmd_backfill(a: argparse.Namespace, s: Settings) -> int:
+    from datetime import datetime
+
+    from dashboard.contract.event import BEIJING
+    from dashboard.history.backfill import LoadStatus, archive_bytes, backfill
+    from dashboard.live.archive import Archive
+
+    end = datetime.fromisoformat(a.end) if a.end else None
+    if end is not None and end.tzinfo is None:
+        end = end.replace(tzinfo=BEIJING)
+    status = LoadStatus(s, a.days)
+    status.set("loading")
+    with Archive.from_settings(s) as arch:
+        try:
+            rep = backfill(s, a.days, end=end, seed=a.seed, archive=arch, progress=status.progress)
+        except BaseException:
+            status.set("failed")
+            raise
+        status.set("done", rep)
+        out = rep.as_json(archive_bytes(arch))
+    if a.json:
+        return _print_json(out)
+    print(f"backfill: {out['days']} days ({out['start']} – {out['end']}): {out['events']:,} events "
+          f"({out['inserted']:,} new) in {out['seconds']} s, {out['events_per_s']:,}/s; archive "
+          f"{out['archive_bytes'] / 1e6:,.1f} MB, {out['bytes_per_day'] / 1e6:,.1f} MB per day; "
+          f"rejected {out['rejected']}")
+    return 0 if out["rejected"] == 0 else 1
+
+
+def cmd_archive_rebuild(a: argparse.Namespace, s: Settings) -> int:
+    import time
+
+    from dashboard.live.archive import Archive
+
+    began = time.monotonic()
+    with Archive.from_settings(s) as arch:
+        counted = arch.rebuild_facts()
+    rep: dict[str, object] = {**counted, "seconds": round(time.monotonic() - began, 1)}
+    if a.json:
+        return _print_json(rep)
+    print(f"archive: facts of {rep['cases']:,} cases rebuilt from their events in {rep['seconds']} s")
+    return 0
+
+
 def cmd_bench(a: argparse.Namespace, s: Settings) -> int:
     from dashboard.bench import throughput as bench
 
@@ -369,7 +531,7 @@ def cmd_bench(a: argparse.Namespace, s: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dashboard.accounts.roles import Role
+    from dashboard.accounts.roles import ACCOUNT_ROLES
     from feeds.adapters import PARSE_ADAPTERS
 
     p = argparse.ArgumentParser(prog="pingan", description="Ping'an command centre (平安指挥中心)")
@@ -385,6 +547,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="simulated seconds per real second; every process of the demo shares this clock "
                         "(default 60, with --scenario 600)")
     d.add_argument("--backfill-h", type=float, default=2.0, help="hours of history simulated before start")
+    d.add_argument("--history-days", type=float, default=30.0,
+                   help="days of history written into the archive in the background (0: none)")
     d.add_argument("--workers", type=int, default=1, help="ingest processes")
     d.add_argument("--data-dir")
     _add_scenario_flags(d)
@@ -438,28 +602,42 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--keyfile", help="its PEM private key (default: settings web_keyfile)")
     w.set_defaults(fn=cmd_web)
 
-    us = sub.add_parser("users", help="accounts: add, list, set, disable, enable, reset, unlock")
+    us = sub.add_parser("users", help="accounts: add, list, set, disable, enable, reset, unlock, reset-2fa")
     uss = us.add_subparsers(dest="users_cmd", required=True)
     ua = uss.add_parser("add", help="a new account (its password changed at first login unless --permanent)")
     ua.add_argument("name")
-    ua.add_argument("--role", required=True, choices=[r.value for r in Role])
+    ua.add_argument("--role", required=True, choices=[r.value for r in ACCOUNT_ROLES])
     ua.add_argument("--scope", help="the city's adcode (default) or one of its districts'")
     ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     ua.add_argument("--permanent", action="store_true", help="the owner chose it: no forced change")
     ul = uss.add_parser("list", help="every account")
     ul.add_argument("--json", action="store_true")
     for verb, text in (("disable", "refuse the account's logins"), ("enable", "allow them again"),
-                       ("unlock", "free a locked account and forget its failed logins")):
+                       ("unlock", "free a locked account and forget its failed logins"),
+                       ("reset-2fa", "forget its authenticator and recovery codes: it enrols again at next login")):
         uss.add_parser(verb, help=text).add_argument("name")
     uc = uss.add_parser("set", help="a new role or scope (ends the account's open sessions)")
     uc.add_argument("name")
-    uc.add_argument("--role", choices=[r.value for r in Role])
+    uc.add_argument("--role", choices=[r.value for r in ACCOUNT_ROLES])
     uc.add_argument("--scope", help="the city's adcode or one of its districts'")
     ur = uss.add_parser("reset", help="a new password (changed at next login unless --permanent)")
     ur.add_argument("name")
     ur.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     ur.add_argument("--permanent", action="store_true", help="the owner chose it: no forced change")
     us.set_defaults(fn=cmd_users)
+
+    sr = sub.add_parser("screens", help="wall screens: a revocable credential each, no login, no idle timeout")
+    srs = sr.add_subparsers(dest="screens_cmd", required=True)
+    sa_ = srs.add_parser("add", help="a new screen; prints the link to open once on its PC")
+    sa_.add_argument("name")
+    sa_.add_argument("--boards", required=True, help="the boards it shows, comma-separated (wall,emergency)")
+    sa_.add_argument("--scope", help="the city's adcode (default) or one of its districts'")
+    sa_.add_argument("--rotate", type=int, default=0, metavar="S", help="rotate through them every S seconds")
+    sl = srs.add_parser("list", help="every screen, revoked ones too")
+    sl.add_argument("--json", action="store_true")
+    srs.add_parser("revoke", help="stop a screen: its wall shows the login page within a heartbeat") \
+        .add_argument("name")
+    sr.set_defaults(fn=cmd_screens)
 
     au = sub.add_parser("audit", help="the tamper-evident audit log: verify, export, prune")
     aus = au.add_subparsers(dest="audit_cmd", required=True)
@@ -475,10 +653,29 @@ def build_parser() -> argparse.ArgumentParser:
     rb = sub.add_parser("rebuild", help="recompute the live state from the streams; report differences")
     rb.add_argument("--apply", action="store_true", help="replace the live state with the recomputed one")
     rb.add_argument("--json", action="store_true")
+    rb.add_argument("--scope", action="append", default=[], metavar="CODE",
+                    help="print this scope's figures (the city, a district, town, village or grid; repeatable), "
+                         "rebuilt and live; exit 1 when they differ")
     rb.set_defaults(fn=cmd_rebuild)
 
-    sc = sub.add_parser("schema", help="the JSON Schema of every snapshot the boards read")
-    sc.add_argument("snapshot", nargs="?", help="only this snapshot (wall, wall-map, emergency …)")
+    bf = sub.add_parser("backfill", help="days of simulated history straight into the archive (not through Redis)")
+    bf.add_argument("--days", type=float, default=30.0)
+    bf.add_argument("--end", help="a Beijing date or time; the history ends at its midnight (default: today's)")
+    bf.add_argument("--seed", type=int, default=1)
+    bf.add_argument("--json", action="store_true")
+    bf.set_defaults(fn=cmd_backfill)
+
+    ar = sub.add_parser("archive", help="the SQL archive: its case facts")
+    ars = ar.add_subparsers(dest="archive_cmd", required=True)
+    arb = ars.add_parser("rebuild", help="every case's facts again from the archived events")
+    arb.add_argument("--json", action="store_true")
+    arb.set_defaults(fn=cmd_archive_rebuild)
+
+    sc = sub.add_parser("schema", help="the JSON Schema of every snapshot the boards read, and of the places "
+                                       "and history APIs")
+    sc.add_argument("snapshot", nargs="?",
+                    help="only this one (wall, wall-map, emergency, place, case-list, case-life, history-counts, "
+                         "history-kpis, history-series, history-cases)")
     sc.set_defaults(fn=cmd_schema)
 
     b = sub.add_parser("bench", help="benchmarks (JSON output with --json)")
@@ -495,6 +692,13 @@ def build_parser() -> argparse.ArgumentParser:
     bl.add_argument("--naive-events", type=int, default=200_000)
     bl.add_argument("--samples", type=int, default=50, help="snapshot builds timed per size")
     bl.set_defaults(fn=cmd_bench_live)
+    ba = bs.add_parser("analyst", help="the archive's case facts: filter + series, KPIs, counts, pages (SQLite, PG)")
+    ba.add_argument("--facts", type=int, default=1_000_000, help="case facts written once, then reused")
+    ba.add_argument("--pg-url", help="PostgreSQL to run on too (default $PINGAN_BENCH_PG_URL; none: SQLite only)")
+    ba.add_argument("--queries", type=int, default=40, help="timed queries of each kind")
+    ba.add_argument("--json", action="store_true")
+    ba.set_defaults(fn=cmd_bench_analyst)
+
     bw = bs.add_parser("web", help="push: server time per wall update, latency with 100 walls at 1 Hz")
     bw.add_argument("--json", action="store_true")
     bw.add_argument("--walls", type=int, default=100, help="concurrent SSE clients")

@@ -1,6 +1,6 @@
 """`pingan ingest`: the pollers of all feeds in one process, scheduled by APScheduler 3.
 
-Each feed is a job (max_instances=1, coalesce, jitter) that polls only while this process holds
+Each feed is a job (max_instances=1, coalesce, no misfire limit, jitter) that polls only while this process holds
 the feed's lease, so any number of ingest processes can run and each feed has one active poller.
 """
 
@@ -81,7 +81,10 @@ def run(settings: Settings, only: list[str] | None = None, once: bool = False) -
             worker.close()
         return
     sched = BackgroundScheduler(executors={"default": ThreadPoolExecutor(len(feeds) + 4)}, timezone=BEIJING)
-    common = {"max_instances": 1, "coalesce": True, "replace_existing": True}
+    # a run that starts late still runs: APScheduler drops one that a busy process's pool thread picks
+    # up more than misfire_grace_time (1 s by default) after it was due, and under load a feed polled
+    # every 5 s (the weather warnings) then lost run after run for minutes (known issue 55)
+    common = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": None}
     sched.add_job(worker.refresh_leases, "interval", seconds=settings.lease_ttl_s / 3, id="leases",
                   next_run_time=_now(), **common)
     for code, feed in feeds.items():

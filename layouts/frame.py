@@ -100,6 +100,7 @@ class Viewer:
     scope: str
     may_ack: bool
     csrf: str
+    boards: tuple[str, ...] = ()  # a wall screen's boards (empty: a person, every board)
 
     def label(self, lang: str) -> str:
         return f"{self.name} · {self.role if lang == 'en' else ROLE_ZH.get(Role(self.role), self.role)}"
@@ -159,7 +160,9 @@ def rotation(page: Page) -> list[str]:
     board alone, its city view and each district's."""
     keep = {"lang": page.lang, "kiosk": "1" if page.kiosk else None, "rotate": page.rotate, **page.query}
     query = "&".join(f"{k}={v}" for k, v in keep.items() if v)
-    boards = page.site.registry.rotation()
+    registry, v = page.site.registry, page.viewer
+    # a screen rotates through its own boards, in its order; anyone else through the rotating ones
+    boards = tuple(b for n in v.boards if (b := registry.board(n))) if v and v.boards else registry.rotation()
     if len(boards) > 1:
         at = [(b, page.scope if page.scope.level in b.levels else page.site.city) for b in boards]
         return [f"{b.path}?scope={s.code}&{query}" for b, s in at if page.may_see(s)]
@@ -242,6 +245,8 @@ def account(page: Page) -> list[Any]:
     v = page.viewer
     if v is None:
         return []
+    if v.role == Role.SCREEN:  # an unattended screen: its name, nothing to sign out of
+        return [html.Span(v.label(page.lang), className="who screen")]
     return [html.Span(v.label(page.lang), className="who"),
             html.Form(method="POST", action="/logout", className="logout", children=[
                 dcc.Input(type="hidden", name="csrf_token", value=v.csrf),

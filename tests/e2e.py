@@ -33,6 +33,21 @@ def wait_until(cond: Callable[[], Any], timeout: float, every: float = 0.5, what
         time.sleep(every)
 
 
+def stop(*procs: subprocess.Popen[bytes] | None, grace_s: float = 10) -> None:
+    """SIGTERM to each, then SIGKILL to any still there after ``grace_s``: never raises, never leaves one
+    running (a test's leftover workers would slow every test after it)."""
+    running = [p for p in procs if p is not None and p.poll() is None]
+    for p in running:
+        p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for p in running:
+        try:
+            p.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 class Stack:
     """A simulator process plus any number of ingest processes sharing one key prefix."""
 
@@ -100,13 +115,6 @@ class Stack:
         return "".join(p.read_text("utf-8", "replace") for p in self.tmp.glob("*.log"))
 
     def close(self) -> None:
-        for p in [*self.ingests, self.sim]:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in [*self.ingests, self.sim]:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(*self.ingests, self.sim)
         self.http.close()
         self.r.close()

@@ -7,9 +7,11 @@ sends.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
+import pyotp
 
 from dashboard.accounts.account_store import AccountStore
 from dashboard.bench.login import CSRF
@@ -43,12 +45,36 @@ def log_in(client: Any, name: str, password: str = PASSWORD, **extra: str) -> An
 
 
 def logged_in(app: Any, settings: Settings, name: str, role: str, scope: str | None = None) -> Any:
-    """A test client logged in as a new account."""
+    """A test client logged in as a new account (an administrator's through its second factor)."""
     add_account(settings, name, role, scope)
     client = app.server.test_client()
     resp = log_in(client, name)
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    if resp.headers["Location"].startswith("/login/enrol"):
+        enrol(client)
     return client
+
+
+def enrol(client: Any) -> str:
+    """An administrator's first login, after the password: the authenticator enrolled with the key the
+    page shows; where the recovery codes' page goes on to."""
+    page = client.get("/login/enrol").get_data(as_text=True)
+    key = TOTP_KEY.search(page)
+    assert key, "the enrolment page shows no key"
+    done = client.post("/login/enrol", data={"csrf_token": csrf_of(page), "code": totp_now(key.group(1))},
+                       headers=ORIGIN)
+    assert done.status_code == 200, done.get_data(as_text=True)[:500]
+    then = re.search(r'class="button" href="([^"]+)"', done.get_data(as_text=True))
+    assert then, "no way on from the recovery codes"
+    return then.group(1)
+
+
+TOTP_KEY = re.compile(r'class="totp-key">([A-Z2-7 ]+)<')
+
+
+def totp_now(key: str) -> str:
+    """The code an authenticator app shows now for the key the enrolment page shows."""
+    return str(pyotp.TOTP(key.replace(" ", "")).now())
 
 
 def http_log_in(base: str, name: str, password: str) -> httpx.Client:

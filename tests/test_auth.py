@@ -20,7 +20,7 @@ from dashboard.cli import main
 from dashboard.web import auth
 from dashboard.web.app import create_app
 from tests.conftest import examples
-from tests.logins import ORIGIN, PASSWORD, add_account, csrf_of, log_in, logged_in
+from tests.logins import ORIGIN, PASSWORD, add_account, csrf_of, enrol, log_in, logged_in
 
 CITY, TAISHAN, KAIPING = "440700", "440781", "440783"
 REQUIRED_PUBLIC = {"login", "healthz", "metrics", "_dash_assets.static"}
@@ -137,7 +137,12 @@ def test_each_role_lands_on_its_page_and_sees_only_what_it_may(app, settings, ro
     add_account(settings, f"a-{role}", role)
     client = app.server.test_client()
     resp = log_in(client, f"a-{role}")
-    assert resp.status_code == 302 and resp.headers["Location"] == lands
+    assert resp.status_code == 302
+    if role in settings.second_factor_roles.split(","):  # administrators: the second factor first
+        assert resp.headers["Location"] == "/login/enrol"
+        assert enrol(client) == lands
+    else:
+        assert resp.headers["Location"] == lands
     for path in allowed:
         assert client.get(path).status_code == 200, path
     for path in denied:
@@ -491,7 +496,7 @@ def test_a_stray_anonymous_request_keeps_the_login_pages_token(app, settings):
 @hsettings(max_examples=examples(300))
 def test_the_page_after_a_login_is_always_on_this_site(target):
     """What a browser would make of it (tabs and newlines dropped, \\ read as /) stays a local path."""
-    out = auth._local(target)
+    out = auth.safe_next(target)
     if out is None:
         return
     seen = re.sub(r"[\t\n\r]", "", out).replace("\\", "/")
@@ -586,9 +591,45 @@ def test_pingan_web_serves_https_with_hsts_and_secure_cookies(settings, r, tmp_p
             assert "Secure" in cookie and "HttpOnly" in cookie
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)  # no plain HTTP on that port
+        _wall_in_chromium_over_tls(base, cert)
     finally:
         web.terminate()
         web.wait(15)
+
+
+def _wall_in_chromium_over_tls(base: str, cert) -> None:
+    """Chromium, told to trust this one self-signed certificate (by its public key's hash, as an intranet
+    PC trusts a certificate it was given), logs in and gets the wall; the session cookie is Secure."""
+    import base64
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.browser import ARGS, CHROMIUM, require_chromium, sync_api
+
+    require_chromium()
+    spki = x509.load_pem_x509_certificate(cert.read_bytes()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    trust = base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=[*ARGS, f"--ignore-certificate-errors-spki-list={trust}"])
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(f"{base}/wall")
+            assert page.evaluate("location.pathname") == "/login"
+            page.fill("input[name=username]", "tls")
+            page.fill("input[name=password]", PASSWORD)
+            with page.expect_navigation():
+                page.click("button[type=submit]")
+            page.wait_for_selector(".board.wall", timeout=30_000)
+            assert page.evaluate("location.protocol + location.pathname") == "https:/wall"
+            session = next(c for c in context.cookies() if c["name"] == auth.COOKIE)
+            assert session["secure"] and session["httpOnly"]
+        finally:
+            browser.close()
 
 
 def _answers(client) -> bool:

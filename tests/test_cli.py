@@ -54,13 +54,16 @@ def test_feeds_list_shows_the_21_systems():
     assert len(res.stdout.decode().splitlines()) == 21
 
 
-def test_schema_prints_every_snapshot_the_boards_read(capsys):
+def test_schema_prints_every_snapshot_the_boards_read_and_the_places_and_history_apis(capsys):
     assert cli.main(["schema"]) == 0
     schemas = orjson.loads(capsys.readouterr().out)
-    assert set(schemas) == {"wall", "wall-map", "emergency"}
+    assert set(schemas) == {"wall", "wall-map", "emergency", "place", "case-list", "case-life", "history-counts",
+                            "history-kpis", "history-series", "history-cases"}
+    assert {"buckets", "series"} <= set(schemas["history-series"]["properties"])
+    assert {"steps", "clocks", "linked"} <= set(schemas["case-life"]["properties"])
     assert schemas["wall"]["additionalProperties"] is False and "kpis" in schemas["wall"]["properties"]
     assert "change" in schemas["wall-map"]["description"] and "markers" in schemas["wall-map"]["properties"]
     assert cli.main(["schema", "emergency"]) == 0
     assert "map_layer" in orjson.loads(capsys.readouterr().out)["properties"]
     assert cli.main(["schema", "nope"]) == 2
-    assert "registered: wall, wall-map, emergency" in capsys.readouterr().err
+    assert "registered: wall, wall-map, emergency, place, case-list, case-life" in capsys.readouterr().err

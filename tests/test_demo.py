@@ -45,7 +45,8 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
     with open(out, "wb") as log:
         demo = subprocess.Popen(
             [sys.executable, "-m", "dashboard.cli", "demo", "--redis-port", "0", "--sim-port", str(sim_port),
-             "--port", str(web_port), "--data-dir", str(tmp_path / "var")], cwd=REPO, env=env, stdout=log,
+             "--port", str(web_port), "--data-dir", str(tmp_path / "var"), "--history-days", "0.05"], cwd=REPO,
+            env=env, stdout=log,
             stderr=subprocess.STDOUT)
     try:
         url = wait_until(lambda: (m := re.search(r"Redis\s+(redis://\S+)", out.read_text("utf-8", "replace")))
@@ -73,7 +74,18 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
         ahead = {code: round((t - sim_time.timestamp()) / 3600, 1) for code, t in newest.items()
                  if t > sim_time.timestamp() + 10 * 60}
         assert not ahead, f"hours ahead of the run's clock (an earlier run's records read): {ahead}"
+        # history: written into the archive in the background, the boards saying so meanwhile
+        told = wait_until(lambda: orjson.loads(r.get(snapshot) or b"{}").get("history"), 60,
+                          what="the boards told of the history backfill")
+        assert told["days"] == 0.05 and told["state"] in ("loading", "done")
         _accounts_work(out.read_text("utf-8"), f"http://127.0.0.1:{web_port}", tmp_path)
+        load_key = Keys.from_settings(settings).history_load
+        wait_until(lambda: r.hget(load_key, "state") == b"done", 180, every=2, what="the history written")
+        day = datetime.fromtimestamp(wall["as_of"] / 1000, BEIJING) - timedelta(days=2)
+        analyst = http_log_in(f"http://127.0.0.1:{web_port}", "analyst", _passwords(out.read_text("utf-8"))["analyst"])
+        counts = analyst.get(f"/api/history/440700/counts?start={day:%Y-%m-%d}&end={day + timedelta(days=2):%Y-%m-%d}"
+                             "&by=district")
+        assert counts.status_code == 200 and sum(c["n"] for c in counts.json()) > 20, counts.text[:300]
         server = r.info("server")
         assert server["redis_mode"] == "standalone" and server["tcp_port"] != 6379
     finally:
@@ -85,11 +97,15 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
 
 
+def _passwords(banner: str) -> dict[str, str]:
+    return dict(re.findall(r"^\s{4,}(duty|duty-taishan|leader|analyst|sysadmin|secadmin|auditor)\s+(\S+)\s",
+                           banner, re.M))
+
+
 def _accounts_work(banner: str, base: str, cwd: Path) -> None:
     """The banner's accounts log in (the 台山 officer only to 台山), and `pingan users` with the
     banner's variables acts on the running demo's accounts."""
-    accounts = dict(re.findall(r"^\s{4,}(duty|duty-taishan|leader|analyst|sysadmin|secadmin|auditor)\s+(\S+)\s",
-                               banner, re.M))
+    accounts = _passwords(banner)
     assert set(accounts) == {"duty", "duty-taishan", "leader", "analyst", "sysadmin", "secadmin", "auditor"}
     wait_until(lambda: httpx.get(f"{base}/healthz", timeout=5).status_code in (200, 503), 60, what="the web")
     with httpx.Client(base_url=base, timeout=10) as anyone:  # a wrong password, against the demo's Redis 6.2
@@ -113,3 +129,15 @@ def _accounts_work(banner: str, base: str, cwd: Path) -> None:
     assert names["duty-taishan"]["scope"] == "440781" and names["auditor"]["role"] == "auditor"
     subprocess.run([sys.executable, "-m", "dashboard.cli", "users", "disable", "duty"], env=env, cwd=cwd, check=True)
     assert duty.get("/wall").status_code == 302, "disabling the account ended its session"
+    # the wall screen's link: a browser opening it becomes the screen, no login, until it is revoked
+    link = re.search(r"wall screen\s+(\S+/screen\?key=\S+)", banner)
+    revoke = re.search(r"pingan screens revoke (demo-wall-\S+)\)", banner)
+    assert link and revoke, banner
+    with httpx.Client(timeout=10) as wall:
+        opened = wall.get(link.group(1))
+        assert opened.status_code == 302 and opened.headers["location"].startswith("/wall?")
+        assert "kiosk=1" in opened.headers["location"] and "rotate=30" in opened.headers["location"]
+        assert wall.get(f"{base}/wall").status_code == 200
+        subprocess.run([sys.executable, "-m", "dashboard.cli", "screens", "revoke", revoke.group(1)], env=env,
+                       cwd=cwd, check=True)
+        assert wall.get(f"{base}/wall").status_code == 302, "revoked: the login page"

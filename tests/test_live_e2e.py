@@ -24,8 +24,8 @@ from tests.e2e import wait_until
 
 pytestmark = pytest.mark.slow
 
-EVENTS = 100_000
-KILLS = 20
+EVENTS = 60_000
+KILLS = 14
 
 
 def _spawn(env: dict[str, str], log, *args: str) -> subprocess.Popen[bytes]:

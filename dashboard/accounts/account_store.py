@@ -21,13 +21,14 @@ from alembic.config import Config
 from argon2 import PasswordHasher
 
 from dashboard.accounts import passwords
-from dashboard.accounts.roles import Role
+from dashboard.accounts.roles import ACCOUNT_ROLES, Role
 from dashboard.contract.geo import districts
 from dashboard.contract.settings import Settings
 from dashboard.live.archive import UTCDateTime, database_url, make_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 NAME = re.compile(r"^[\w.\-]{2,64}$")  # letters (Chinese too), digits, dot, dash, underscore
+NO_PASSWORD = "!"  # the hash of an account that logs in by single sign-on: no password ever matches it  # noqa: S105
 MIGRATE_LOCK_ID = 0x70696E67616F  # PostgreSQL advisory lock while migrating ("pingao")
 
 metadata = sa.MetaData()
@@ -45,6 +46,9 @@ accounts = sa.Table(
     sa.Column("password_changed_at", UTCDateTime, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("totp_secret", sa.String(64), nullable=True),  # dashboard/accounts/second_factor.py
+    sa.Column("totp_last_step", sa.BigInteger, nullable=True),
+    sa.Column("source", sa.String(8), nullable=False, server_default="local"),  # or a single sign-on: oidc, cas
 )
 password_history = sa.Table(
     "password_history", metadata,
@@ -81,6 +85,8 @@ class Account:
     locked_until: datetime | None
     password_changed_at: datetime
     created_at: datetime
+    second_factor: bool = False  # a TOTP authenticator is enrolled
+    source: str = "local"  # local (a password here) or the single sign-on it logs in through (oidc, cas)
 
     def locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
@@ -105,7 +111,6 @@ class AccountStore:
         self.hasher = hasher or PasswordHasher()
         self.min_length, self.min_classes, self.history = min_length, min_classes, history
         self.max_failures, self.lock_s = max_failures, lock_s
-        self._scopes: set[str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AccountStore:
@@ -136,6 +141,27 @@ class AccountStore:
                 disabled=False, failed_logins=0, locked_until=None, password_changed_at=now, created_at=now,
                 updated_at=now).returning(accounts.c.id)).scalar_one()
             con.execute(password_history.insert().values(account_id=account_id, password_hash=digest, created_at=now))
+        return self.get(name)
+
+    def from_sso(self, name: str, role: str, scope: str, source: str) -> Account:
+        """The account a single sign-on vouches for, with the role and scope its claims map to this time:
+        made at its first login (no password here), updated at each later one. A local account of that
+        name is never taken over; a disabled one stays disabled."""
+        if not NAME.match(name):
+            raise AccountError(f"the identity's name is not usable here: {name!r}")
+        role_, scope_, now = self._role(role).value, self._scope(scope), _now()
+        with self.engine.begin() as con:
+            row = con.execute(sa.select(accounts).where(accounts.c.name == name)).first()
+            if row is not None and row.source != source:
+                raise AccountError(f"an account named {name!r} exists here ({row.source}): not taken over by {source}")
+            if row is None:
+                con.execute(accounts.insert().values(
+                    name=name, role=role_, scope=scope_, password_hash=NO_PASSWORD, must_change=False, disabled=False,
+                    failed_logins=0, locked_until=None, password_changed_at=now, created_at=now, updated_at=now,
+                    source=source))
+            elif (row.role, row.scope) != (role_, scope_):
+                con.execute(accounts.update().where(accounts.c.id == row.id).values(role=role_, scope=scope_,
+                                                                                   updated_at=now))
         return self.get(name)
 
     def get(self, name: str) -> Account:
@@ -206,6 +232,9 @@ class AccountStore:
                 passwords.verify(_dummy_hash(self.hasher), password)
                 return Login(False, "unknown")
             account = _account(row)
+            if account.source != "local":
+                passwords.verify(_dummy_hash(self.hasher), password)
+                return Login(False, "single sign-on only", account)
             if account.disabled:
                 return Login(False, "disabled", account)
             if account.locked(now):
@@ -242,26 +271,32 @@ class AccountStore:
                 raise AccountError(f"no account named {name!r}")
 
     def _role(self, role: str) -> Role:
-        try:
+        if role in ACCOUNT_ROLES:
             return Role(role)
-        except ValueError:
-            raise AccountError(f"no role {role!r}: one of {', '.join(r.value for r in Role)}") from None
+        raise AccountError(f"no role {role!r}: one of {', '.join(ACCOUNT_ROLES)}"
+                           + ("; a wall screen gets a credential of its own: pingan screens add" if role == "screen"
+                              else ""))
 
     def _scope(self, scope: str | None) -> str:
-        if scope is None or scope == self.city:
-            return self.city
-        if self._scopes is None:
-            self._scopes = {d.adcode for d in districts(self.city)}
-        if scope not in self._scopes:
-            raise AccountError(f"scope {scope!r} is neither the city {self.city} nor one of its districts "
-                               f"({', '.join(sorted(self._scopes))})")
-        return scope
+        return checked_scope(self.city, scope)
+
+
+def checked_scope(city: str, scope: str | None) -> str:
+    """An account's or a screen's scope: the city (also when none is given) or one of its districts."""
+    if scope is None or scope == city:
+        return city
+    codes = {d.adcode for d in districts(city)}
+    if scope not in codes:
+        raise AccountError(f"scope {scope!r} is neither the city {city} nor one of its districts "
+                           f"({', '.join(sorted(codes))})")
+    return scope
 
 
 def _account(row: sa.Row) -> Account:
     return Account(name=row.name, role=Role(row.role), scope=row.scope, must_change=bool(row.must_change),
                    disabled=bool(row.disabled), failed_logins=row.failed_logins, locked_until=row.locked_until,
-                   password_changed_at=row.password_changed_at, created_at=row.created_at)
+                   password_changed_at=row.password_changed_at, created_at=row.created_at,
+                   second_factor=row.totp_secret is not None, source=row.source)
 
 
 def _dummy_hash(hasher: PasswordHasher) -> str:

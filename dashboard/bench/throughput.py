@@ -87,13 +87,13 @@ def run(settings: Settings, events: int = 100_000, repeats: int = 3) -> dict[str
     finally:
         http.close()
         r.close()
-    best_e2e, best_raw = max(e2e), max(raw)
+    best_e2e, best_raw = round(max(e2e)), round(max(raw))  # the ratio is of the figures the report shows
     return {
         "benchmark": "ingest", "events": events, "repeats": repeats, "redis": settings.redis_url,
-        "events_per_s": round(best_e2e), "raw_xadd_per_s": round(best_raw), "ratio": round(best_e2e / best_raw, 3),
+        "events_per_s": best_e2e, "raw_xadd_per_s": best_raw, "ratio": round(best_e2e / best_raw, 3),
         "events_per_s_runs": [round(x) for x in e2e], "raw_xadd_per_s_runs": [round(x) for x in raw],
         "mean_event_bytes": round(statistics.mean(sizes)) if sizes else 0,
-        "floor_events_per_s": FLOOR_EVENTS_PER_S, "meets_floor": round(best_e2e) >= FLOOR_EVENTS_PER_S,
+        "floor_events_per_s": FLOOR_EVENTS_PER_S, "meets_floor": best_e2e >= FLOOR_EVENTS_PER_S,
     }
 
 

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.contract.geo import districts, division_name
 
-Level = Literal["city", "district"]
+Level = Literal["city", "district", "town", "village", "grid"]  # boards publish the first two
 CITY_ALIAS = "city"
 
 EpochMs = Annotated[int, Field(description="epoch milliseconds (Beijing time is UTC+8)")]
@@ -85,6 +85,14 @@ class ClockInfo(Model):
     origin: float | None = Field(description="epoch seconds at which the clock and wall time agree")
 
 
+class HistoryLoad(Model):
+    """History being written into the archive (``pingan backfill``, ``pingan demo --history-days``)."""
+    state: Literal["loading", "done", "failed"]
+    days: float
+    done_days: float
+    events: int
+
+
 class Acknowledgement(Model):
     key: str
     who: str
@@ -126,6 +134,7 @@ class PageHead(SnapshotHead):
     data_as_of: EpochMs | None = Field(description="the newest event time applied (any source)")
     feeds: list[FeedState]
     alert: Alert | None = Field(description="red alert items standing in this scope")
+    history: HistoryLoad | None = Field(None, description="a history backfill under way or done; None: none ran")
 
 
 # --- the registration -------------------------------------------------------------------------

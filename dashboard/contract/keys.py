@@ -118,9 +118,11 @@ class Keys:
         return f"{self.live}:case:{case_id}"
 
     @family("city")
-    def agg(self, gran: str, bucket: str, dim: str) -> str:
-        """Hash ``{value}|{metric}`` -> count for one hour (gran "h") or Beijing day ("d"); expires."""
-        return f"{self.live}:agg:{gran}:{bucket}:{dim}"
+    def agg(self, gran: str, bucket: str, dim: str, value: str | None = None) -> str:
+        """Hash ``{value}|{metric}`` -> count for one hour (gran "h") or Beijing day ("d"); expires.
+        With ``value`` (a town, village or grid): that place's own hash, ``{metric}`` -> count."""
+        key = f"{self.live}:agg:{gran}:{bucket}:{dim}"
+        return key if value is None else f"{key}:{value}"
 
     @family("city")
     def now(self, dim: str) -> str:
@@ -137,11 +139,26 @@ class Keys:
         """Sorted set case_id -> when the clock turns yellow (epoch s), same members as ``due``."""
         return f"{self.live}:warn:{stage}:{dim}:{value}"
 
+    @family("city")
+    def open_cases(self, dim: str, value: str) -> str:
+        """Sorted set case_id -> reported time (epoch s) of one place's open cases (its case list)."""
+        return f"{self.live}:list:{dim}:{value}"
+
     @property
     @family("city")
-    def clock_keys(self) -> str:
-        """Set of every ``due`` key ever written, so a snapshot counts lights without scanning."""
-        return f"{self.live}:clockkeys"
+    def places(self) -> str:
+        """Hash village or grid code -> ``LEVEL|PARENT``: its level and the place it lies in, as the cases name them."""
+        return f"{self.live}:places"
+
+    @family("city")
+    def place_kids(self, parent: str) -> str:
+        """Set of the villages of a town, or the grids of a village, the cases have named."""
+        return f"{self.live}:kids:{parent}"
+
+    @family("city")
+    def scope_cache(self, name: str, code: str) -> str:
+        """String (JSON): a snapshot built on demand for a scope below the district; expires in seconds."""
+        return f"{self.live}:ondemand:{name}:{code}"
 
     @property
     @family("city")
@@ -172,6 +189,12 @@ class Keys:
     def newest(self) -> str:
         """Sorted set: newest event time (epoch ms, the score) applied per source — the boards' "data as of"."""
         return f"{self.live}:newest"
+
+    @property
+    @family("city")
+    def history_load(self) -> str:
+        """Hash: a history backfill under way or done (state, days, done_days, events) — the boards say so."""
+        return f"{self.live}:history-load"
 
     # --- the emergency picture (dashboard/live/emergency_state.py): compact records of the non-case kinds;
     # each hash field holds "version\nJSON" and is replaced only by a newer version ---
@@ -231,6 +254,12 @@ class Keys:
         """Counter with a TTL: failed logins of one account (``kind`` account) or address (``address``)
         in the current throttle window."""
         return f"{self.prefix}:{{{GLOBAL_TAG}}}:login-fail:{kind}:{who}"
+
+    @family("global")
+    def screen_credential(self, key_hash: str) -> str:
+        """String JSON {name, boards, scope, rotate_s}: an active wall screen, by its key's SHA-256 (the
+        accounts database's screens table is the truth; a revocation deletes this copy)."""
+        return f"{self.prefix}:{{{GLOBAL_TAG}}}:screen-cred:{key_hash}"
 
     @family("district")
     def snapshot(self, board: str, scope: str) -> str:

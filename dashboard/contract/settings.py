@@ -116,6 +116,41 @@ class Settings(BaseSettings):
     hsts_max_age_s: int = Field(
         31_536_000, ge=0, description="Strict-Transport-Security max-age on HTTPS responses (0: no header)."
     )
+    oidc_issuer: str = Field(
+        "", description="Single sign-on by OpenID Connect: the provider's issuer URL (its "
+                        "/.well-known/openid-configuration is read). Empty: no OIDC login."
+    )
+    oidc_client_id: str = Field("", description="This site's client id at the OIDC provider.")
+    oidc_client_secret: str = Field("", description="Its client secret.")
+    oidc_scopes: str = Field("openid profile", description="Scopes asked of the OIDC provider.")
+    cas_server_url: str = Field(
+        "", description="Single sign-on by CAS 3.0: the server's base URL (https://cas.example.gov.cn/cas/). "
+                        "Empty: no CAS login."
+    )
+    sso_name_claim: str = Field(
+        "preferred_username", description="The claim (CAS: attribute) naming the person here; CAS falls back to "
+                                          "its user, OIDC to sub."
+    )
+    sso_role_claim: str = Field("role", description="The claim (CAS: attribute) holding the person's role or groups.")
+    sso_scope_claim: str = Field(
+        "adcode", description="The claim (CAS: attribute) holding the adcode of the person's area (city or district)."
+    )
+    sso_role_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Upstream role or group → role here (JSON, e.g. {\"指挥中心值班\": \"duty\"}); upstream values "
+                    "that are already role names here need no entry. A person with no mapped role is refused.",
+    )
+    sso_label: str = Field("统一身份认证", description="The single sign-on button's words on the login page.")
+    second_factor_roles: str = Field(
+        "sysadmin,secadmin,auditor",
+        description="Roles whose logins need a second factor (TOTP), comma-separated; an account of another role "
+                    "that has enrolled is asked too. The three administrators by default (等保).",
+    )
+    second_factor_issuer: str = Field("平安指挥中心", description="The name authenticator apps show for this site.")
+    public_url: str = Field(
+        "", description="The address people and screens open the web at (https://pingan.example.gov.cn): screen "
+                        "links are printed with it. Empty: http(s)://web_host:web_port."
+    )
     ui_lang: str = Field("zh", description="Default language of the boards: zh (简体中文) or en; ?lang= overrides.")
     tile_url: str = Field(
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,13 @@ from dashboard.contract.backoff import backoff
 from dashboard.contract.event import BEIJING
 from dashboard.contract.feed_health import collect
 from dashboard.contract.settings import Settings
-from dashboard.demo.accounts import DemoAccount, banner_lines, demo_accounts
+from dashboard.demo.accounts import DemoAccount, banner_lines, demo_accounts, demo_screen
 from dashboard.demo.embedded_redis import EmbeddedRedis
 from feeds.simulator.scenario import describe
 
 log = logging.getLogger(__name__)
 
+HISTORY_DAYS = 30.0  # days of history the demo writes into its archive in the background
 RESTART_FIRST_S, RESTART_MAX_S = 1.0, 30.0  # wait before restarting a child that died, doubling
 REPORT_EVERY_S = 15  # one summary line of feed health on the console
 DEFAULT_SPEED = 60.0  # all feeds move within a minute
@@ -48,6 +49,7 @@ class Child:
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started: float = 0.0
+    once: bool = False  # a job that ends (the history backfill): not restarted once it succeeded
 
     def start(self, env: dict[str, str]) -> None:
         self.proc = subprocess.Popen(self.args, env=env)
@@ -67,7 +69,8 @@ def _cli(*args: str) -> list[str]:
 
 
 def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, workers: int,
-        redis_port: int = 6380, backfill_h: float = 24.0, scenario: list[str] | None = None) -> int:
+        redis_port: int = 6380, backfill_h: float = 24.0, scenario: list[str] | None = None,
+        history_days: float = HISTORY_DAYS) -> int:
     external = os.environ.get("PINGAN_REDIS_URL")
     embedded = None
     if external:
@@ -83,12 +86,20 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
            "PINGAN_CLOCK_SPEED": repr(float(speed))}
     demo_settings = Settings(redis_url=url, data_dir=data_dir.resolve())
     accounts = demo_accounts(demo_settings)  # before the web starts: they can log in at once
+    screen = demo_screen(demo_settings)
     children = [Child("simulator", _cli("simulate", "--port", str(sim_port), "--seed", str(seed),
                                          "--speed", str(speed), "--backfill-h", str(backfill_h),
                                          "--data-dir", str(data_dir), *(scenario or [])))]
     children += [Child(f"ingest-{i + 1}", _cli("ingest")) for i in range(workers)]
     children.append(Child("live", _cli("live")))
     children.append(Child("web", _cli("web", "--port", str(port))))
+    if history_days > 0:
+        # the archive's past, in the background and at a lower priority than the live pipeline: the days
+        # before the live world's first day (case numbers are per day: the two worlds never share one)
+        live_start = datetime.fromtimestamp(origin, BEIJING) - timedelta(hours=backfill_h)
+        children.append(Child("history", ["nice", "-n", "10", *_cli(
+            "backfill", "--days", repr(history_days), "--end", live_start.isoformat(), "--seed", str(seed + 1))],
+            once=True))
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
@@ -106,7 +117,7 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
         for c in children[1:]:
             c.start(env)
         _banner(url, embedded is not None, sim_port, port, speed, origin,
-                _scenario_line(status) if scenario else None, accounts, data_dir.resolve())
+                _scenario_line(status) if scenario else None, accounts, data_dir.resolve(), screen, history_days)
         report, last_report = _Reporter(url), time.monotonic()
         while not stopping:
             time.sleep(0.5)
@@ -126,7 +137,7 @@ def run(port: int, sim_port: int, seed: int, speed: float, data_dir: Path, worke
 
 
 def _supervise(c: Child, env: dict[str, str]) -> None:
-    if c.proc is None or c.proc.poll() is None:
+    if c.proc is None or c.proc.poll() is None or (c.once and c.proc.returncode == 0):
         return
     wait = backoff(c.restarts + 1, RESTART_FIRST_S, RESTART_MAX_S, jitter=0)
     if time.monotonic() - c.started < wait:
@@ -179,7 +190,7 @@ def _print_report(rep: dict[str, Any], snapshot: bytes | str | None = None) -> N
 
 def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float, origin: float,
             scenario: str | None = None, accounts: list[DemoAccount] | None = None,
-            data_dir: Path | None = None) -> None:
+            data_dir: Path | None = None, screen: tuple[str, str] | None = None, history_days: float = 0.0) -> None:
     clock = f"PINGAN_CLOCK_ORIGIN={origin!r} PINGAN_CLOCK_SPEED={float(speed)!r}"
     users = f"PINGAN_REDIS_URL={url} PINGAN_DATA_DIR={data_dir}" if data_dir else f"PINGAN_REDIS_URL={url}"
     print(
@@ -194,8 +205,13 @@ def _banner(url: str, embedded: bool, sim_port: int, port: int, speed: float, or
         + _boards(port)
         + f"  health      http://127.0.0.1:{port}/healthz   metrics: http://127.0.0.1:{port}/metrics\n"
         + (banner_lines(accounts) if accounts else "")
-        + f"  accounts    {users} pingan users list   (add, set, disable, unlock …)\n"
-        + f"  audit       {users} pingan audit verify\n",
+        + (f"  wall screen http://127.0.0.1:{port}/screen?key={screen[1]}\n"
+           f"              (open once on the wall PC: it rotates unattended, no login; "
+           f"{users} pingan screens revoke {screen[0]})\n" if screen else "")
+        + f"  accounts    {users} pingan users list   (add, set, disable, unlock, reset-2fa …)\n"
+        + f"  audit       {users} pingan audit verify\n"
+        + (f"  history     {history_days:g} days being written into the archive in the background (the boards say "
+           f"so meanwhile); http://127.0.0.1:{port}/api/history/440700/kpis?start=…&end=…\n" if history_days else ""),
         flush=True,
     )
 

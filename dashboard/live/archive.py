@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -36,6 +35,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from dashboard.contract.backoff import backoff
 from dashboard.contract.event import Event, Location, validation_reason
 from dashboard.contract.settings import Settings
+from dashboard.history import facts
+from dashboard.live.sla import Policies
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,6 @@ PG_POOL_SIZE = 2  # connections per Archive: one writer, one for checks
 REASON_MAX = 300  # characters of a database error kept as the reason a row was refused
 # lock id held while creating the tables, so workers starting together don't race; "pingan" in ASCII
 DDL_LOCK_ID = 0x70696E67616E
-# a JSON escape of U+0000 that is not itself an escaped backslash (an odd run of backslashes)
-_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 _NO_LOCATION = Location()
 _READ_ONLY = "pingan_read_only"  # execution option: this SQLite transaction only reads
 _REFUSED = (sa.exc.DataError, sa.exc.IntegrityError)  # the row is at fault, not the database
@@ -115,15 +114,22 @@ class BadPayload(ValueError):
 class Archive:
     """The ``events`` table on SQLite (WAL, busy timeout: several processes may write) or PostgreSQL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, policies: Policies | None = None,
+                 merge: tuple[float, float] = (1800.0, 300.0)) -> None:
         self.engine = make_engine(url)
         _create_tables(self.engine)
         self._pg = self.engine.dialect.name == "postgresql"
         self._insert_stmt = _pg_insert() if self._pg else _sqlite_insert()
+        self.facts = facts.FactDeriver(policies or Policies.load(), *merge)
+        if not self._pg:  # the query planner's statistics (PostgreSQL's autovacuum keeps its own)
+            with self.engine.begin() as con:
+                con.exec_driver_sql("PRAGMA analysis_limit=1000")
+                con.exec_driver_sql("PRAGMA optimize=0x10002")
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Archive:
-        return cls(database_url(settings))
+    def from_settings(cls, settings: Settings, policies: Policies | None = None) -> Archive:
+        return cls(database_url(settings), policies or Policies.load(settings.sla_policies),
+                   (settings.merge_window_s, settings.merge_distance_m))
 
     def write(self, payloads: Sequence[bytes | str]) -> ArchiveResult:
         """Archive a batch of event JSON (``Event.to_json()``) in one transaction; never raises on bad input."""
@@ -192,8 +198,15 @@ class Archive:
         return inserted, refused
 
     def _execute(self, con: sa.Connection, rows: list[dict[str, Any]]) -> int:
+        """Insert the rows; the facts of the cases whose events are new are rewritten in the same transaction."""
         result = con.execute(self._insert_stmt, {"rows": rows} if self._pg else rows)
-        return len(result.all())
+        new = set(result.scalars().all())
+        facts.refresh(con, {r["case_id"] for r in rows if r["event_id"] in new and r["kind"] == "case"}, self.facts)
+        return len(new)
+
+    def rebuild_facts(self) -> dict[str, int]:
+        """Every case's facts again from the archived events (``pingan archive rebuild``)."""
+        return facts.rebuild(self.engine, self.facts)
 
 
 def _sqlite_insert() -> sa.Executable:
@@ -224,7 +237,7 @@ def to_row(payload: bytes | str) -> dict[str, Any]:
         raise BadPayload(f"not UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
         # PostgreSQL text can't hold U+0000; the columns get U+FFFD, the payload keeps the escape
-        doc = orjson.loads(_NUL_ESCAPE.sub(r"\1\\ufffd", text) if "\\u0000" in text else text)
+        doc = facts.sql_json(text)
     except orjson.JSONDecodeError as exc:
         raise BadPayload(f"not JSON: {exc}") from None
     try:
@@ -325,9 +338,20 @@ def _enable_wal(dbapi_con: sqlite3.Connection) -> None:
             time.sleep(backoff(attempt, WAL_SWITCH_RETRY_S, 1.0))
 
 
+def read_connection(engine: sa.Engine) -> sa.Connection:
+    """A connection whose transactions only read (on SQLite: no write lock taken at BEGIN)."""
+    return engine.connect().execution_options(**{_READ_ONLY: True})
+
+
+def ensure_tables(engine: sa.Engine) -> None:
+    """The archive's tables (events and the case facts), made if missing: readers may start first."""
+    _create_tables(engine)
+
+
 def _create_tables(engine: sa.Engine) -> None:
     # serialised across processes: BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL
     with engine.begin() as con:
         if con.dialect.name == "postgresql":
             con.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": DDL_LOCK_ID})
         metadata.create_all(con)
+        facts.metadata.create_all(con)

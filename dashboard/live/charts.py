@@ -3,7 +3,8 @@ what it is sent.
 
 Sizes (fonts, margins, line widths) are for a 16 px root font; a page scales them to its own (a 4K
 wall's root font is twice a 1080p one's), so one figure fits every screen. A figure is built per
-language and cached by its data: a snapshot rebuilt every second with the same counts costs nothing.
+language and cached by its data: a snapshot rebuilt every second with the same counts costs nothing;
+the trend, which every scope down to a grid has, is Plotly's figure built once and filled in.
 """
 
 from __future__ import annotations
@@ -39,12 +40,12 @@ def _json(fig: go.Figure) -> dict[str, Any]:
     return out
 
 
-@lru_cache(maxsize=CACHE)
-def _trend(today: tuple[int, ...], yesterday: tuple[int, ...], lang: Lang) -> dict[str, Any]:
-    hours = [str(h) for h in range(24)]
+@lru_cache(maxsize=len(LANGS))
+def _trend_figure(lang: Lang) -> str:
+    """The trend's figure without its data, as JSON: Plotly builds and checks it once per language."""
     fig = go.Figure(
-        data=[go.Bar(x=hours[:len(today)], y=list(today), name=_w("today", lang), marker={"color": "#3fa7ff"}),
-              go.Scatter(x=hours[:len(yesterday)], y=list(yesterday), mode="lines", name=_w("yesterday", lang),
+        data=[go.Bar(x=[], y=[], name=_w("today", lang), marker={"color": "#3fa7ff"}),
+              go.Scatter(x=[], y=[], mode="lines", name=_w("yesterday", lang),
                          line={"color": "#f5b74a", "width": 0.18 * BASE_PX, "dash": "dot"})],
         layout=_layout(margin={"l": 3 * BASE_PX, "r": BASE_PX, "t": 0.5 * BASE_PX, "b": 2 * BASE_PX},
                        xaxis={"gridcolor": "rgba(255,255,255,0.08)", "dtick": 3, "range": [-0.5, 23.5]},
@@ -52,7 +53,18 @@ def _trend(today: tuple[int, ...], yesterday: tuple[int, ...], lang: Lang) -> di
                        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom",
                                "bgcolor": _TRANSPARENT},
                        bargap=0.25))
-    return _json(fig)
+    return orjson.dumps(_json(fig)).decode()
+
+
+def _trend(today: tuple[int, ...], yesterday: tuple[int, ...], lang: Lang) -> dict[str, Any]:
+    """The figure with this data: every scope down to a grid has its own, so a figure is not built by
+    Plotly for each (5 ms), only filled in."""
+    hours = [str(h) for h in range(24)]
+    fig: dict[str, Any] = orjson.loads(_trend_figure(lang))
+    bars, line = fig["data"]
+    bars["x"], bars["y"] = hours[:len(today)], list(today)
+    line["x"], line["y"] = hours[:len(yesterday)], list(yesterday)
+    return fig
 
 
 def trend(today: list[int], yesterday: list[int]) -> dict[Lang, dict[str, Any]]:

@@ -18,9 +18,9 @@ from typing import Any
 
 import orjson
 import redis
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from dashboard.contract.board import Alert, ClockInfo, FeedState, Registry, Snapshot
+from dashboard.contract.board import Alert, ClockInfo, FeedState, HistoryLoad, Registry, Snapshot, scopes
 from dashboard.contract.clock import Clock
 from dashboard.contract.feed_health import collect
 from dashboard.contract.keys import Keys
@@ -115,7 +115,24 @@ class Round:
         """The fields of dashboard.contract.board.PageHead: what a page's header shows."""
         return {**self.head(snapshot, scope), "clock": ClockInfo(**self.ctx.clock.describe()),
                 "data_as_of": max(self.newest.values(), default=0) or None, "feeds": self.feeds,
-                "alert": self.alerts.get(scope)}
+                "alert": self.alerts.get(scope) if scope in self._alert_scopes else None,
+                "history": self.history}
+
+    @cached_property
+    def history(self) -> HistoryLoad | None:
+        held: Any = self.ctx.r.hgetall(self.ctx.keys.history_load)
+        raw = {k.decode(): v.decode() for k, v in held.items()}
+        if not raw:
+            return None
+        try:
+            return HistoryLoad.model_validate(raw)
+        except ValidationError:
+            return None
+
+    @cached_property
+    def _alert_scopes(self) -> frozenset[str]:
+        """Alerts stand in the city and its districts: a town's, village's or grid's header reads no picture."""
+        return frozenset(s.code for s in scopes(self.ctx.city))
 
 
 class Publisher:

@@ -12,18 +12,22 @@ still inside a window depends on "now".
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 import redis
+from pydantic import BaseModel
 
 from dashboard.contract.clock import Clock
 from dashboard.contract.keys import Keys
 from dashboard.contract.settings import Settings
 from dashboard.live import emergency_state as emergency
+from dashboard.live.publish import LiveContext, Round
 from dashboard.live.sla import Policies
 from dashboard.live.state import (
     Deriver,
@@ -37,7 +41,8 @@ from dashboard.live.state import (
     linkable,
     order_key_of,
 )
-from dashboard.live.store import LiveStore, Ops
+from dashboard.live.store import LiveStore, Ops, place_links
+from dashboard.live.wall_board import WallBuilder
 
 READ_CHUNK = 10_000
 EXAMPLES = 10
@@ -49,19 +54,22 @@ class LiveState:
 
     states: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # key -> field -> n
-    clocks: dict[str, dict[str, float]] = field(default_factory=dict)  # due/warn key -> member -> score
+    clocks: dict[str, dict[str, float]] = field(default_factory=dict)  # due/warn/list key -> member -> score
+    places: dict[str, str] = field(default_factory=dict)  # village or grid -> the place it lies in
     markers: dict[str, dict[str, Any]] = field(default_factory=dict)
     emergency: dict[str, dict[str, bytes]] = field(default_factory=dict)  # key -> field -> stored value
     events: int = 0
 
 
 def replay(r: redis.Redis, keys: Keys, feeds: Iterable[str], settings: Settings, policies: Policies,
-           now: float | None = None) -> LiveState:
+           now: float | None = None, into: Keys | None = None) -> LiveState:
+    """The live state a replay of ``keys``' streams computes, keyed by ``into`` (default ``keys``)."""
     now = Clock.from_settings(settings).now() if now is None else now
+    streams, keys = keys, into or keys
     model = LiveState()
     others: list[dict[str, Any]] = []
     for code in feeds:
-        for ev in _events(r, keys.stream(code)):
+        for ev in _events(r, streams.stream(code)):
             model.events += 1
             if ev.get("kind") == "case":
                 model.states[ev["case_id"]] = fold(model.states.get(ev["case_id"]), ev)
@@ -80,6 +88,9 @@ def replay(r: redis.Redis, keys: Keys, feeds: Iterable[str], settings: Settings,
             dim, value = dv.split("|", 1)
             clocks[keys.due(stage, dim, value)][cid] = due
             clocks[keys.warn(stage, dim, value)][cid] = warn
+        for dv, rep in c.lists.items():
+            clocks[keys.open_cases(*dv.split("|", 1))][cid] = rep
+        model.places.update(place_links(state))
         if c.marker is not None:
             model.markers[cid] = c.marker
     nested: dict[str, dict[str, int]] = defaultdict(dict)
@@ -142,11 +153,13 @@ def read_live(r: redis.Redis, keys: Keys, now: float) -> LiveState:
         h = {k.decode(): int(v) for k, v in fields.items() if int(v) != 0}
         if h:
             model.counts[key] = h
-    for key in [*_scan(r, f"{keys.live}:due:*"), *_scan(r, f"{keys.live}:warn:*")]:
+    for key in [*_scan(r, f"{keys.live}:due:*"), *_scan(r, f"{keys.live}:warn:*"), *_scan(r, f"{keys.live}:list:*")]:
         members: Any = r.zrange(key, 0, -1, withscores=True)
         z = {m.decode(): float(s) for m, s in members}
         if z:
             model.clocks[key] = z
+    places: Any = r.hgetall(keys.places)
+    model.places = {k.decode(): v.decode() for k, v in places.items()}
     markers: Any = r.hgetall(keys.markers)
     model.markers = {k.decode(): orjson.loads(v) for k, v in markers.items()}
     model.emergency = emergency.read_raw(r, keys)
@@ -166,6 +179,8 @@ def compare(expected: LiveState, actual: LiveState) -> dict[str, Any]:
     report["counters"] = _diff_maps(_flat(expected.counts), _flat(actual.counts))
     report["clocks"] = _diff_maps(_flat(expected.clocks), _flat(actual.clocks))
     report["markers"] = _diff_maps(expected.markers, actual.markers)
+    # a place stays known after its cases have left the streams: only missing or moved ones differ
+    report["places"] = _diff_maps(expected.places, {k: v for k, v in actual.places.items() if k in expected.places})
     report["picture"] = _diff_maps(_flat(expected.emergency), _flat(actual.emergency))
     return report
 
@@ -204,11 +219,55 @@ def rebuild(r: redis.Redis, keys: Keys, feeds: Iterable[str], settings: Settings
     return out
 
 
+# --- one scope's figures --------------------------------------------------------------------------
+
+FIGURES = frozenset({"cases", "kpis", "sla", "area_level", "areas", "by_source", "by_category", "trend"})
+
+
+def figures(snapshot: BaseModel) -> dict[str, Any]:
+    """What a screen shows of a scope that the counters make (not the header, the charts or the ticker)."""
+    return snapshot.model_dump(mode="json", include=set(FIGURES))
+
+
+@contextmanager
+def scratch(ctx: LiveContext, now: float) -> Iterator[Keys]:
+    """A replay of the streams written under a key prefix of its own (removed afterwards), for the same
+    builders to read it as they read the workers'."""
+    r, keys = ctx.r, ctx.keys
+    tmp = Keys(f"{keys.prefix}-rebuild-{uuid.uuid4().hex[:8]}", keys.city)
+    try:
+        model = replay(r, keys, ctx.feeds, ctx.settings, ctx.policies, now, into=tmp)
+        write_model(r, tmp, model, ctx.settings, ctx.policies)
+        yield tmp
+    finally:
+        for k in r.scan_iter(match=f"{tmp.prefix}:*", count=5000):
+            r.delete(k)
+
+
+def scope_figures(ctx: LiveContext, codes: Iterable[str], now: float | None = None) -> dict[str, dict[str, Any]]:
+    """For each scope code: its figures as the workers keep them (``live``) and as a replay of the
+    streams computes them (``rebuilt``), and whether they are ``equal``; an unknown code: level None."""
+    now = ctx.clock.now() if now is None else now
+    out: dict[str, dict[str, Any]] = {}
+    with scratch(ctx, now) as tmp:
+        rebuilt_ctx = LiveContext(ctx.r, tmp, ctx.settings, ctx.policies, ctx.clock, ctx.feeds, ctx.registry)
+        live, rebuilt = WallBuilder(ctx), WallBuilder(rebuilt_ctx)
+        rnd, rnd_rebuilt = Round(ctx, now), Round(rebuilt_ctx, now)
+        for code in codes:
+            scope = live.places.scope(code) or rebuilt.places.scope(code)
+            if scope is None:
+                out[code] = {"scope": code, "level": None, "live": None, "rebuilt": None, "equal": False}
+                continue
+            a, b = figures(live.build_one(rnd, scope)), figures(rebuilt.build_one(rnd_rebuilt, scope))
+            out[code] = {"scope": code, "level": scope.level, "live": a, "rebuilt": b, "equal": a == b}
+    return out
+
+
 def write_model(r: redis.Redis, keys: Keys, model: LiveState, settings: Settings, policies: Policies) -> None:
     """Replace the live state with ``model`` (snapshots, the consumer groups and the ticker stay)."""
-    patterns = ["case:*", "now:*", "agg:*", "due:*", "warn:*", "cell:*"]
+    patterns = ["case:*", "now:*", "agg:*", "due:*", "warn:*", "list:*", "cell:*", "ondemand:*"]
     doomed = [k for p in patterns for k in _scan(r, f"{keys.live}:{p}")]
-    doomed += [keys.markers, keys.clock_keys]
+    doomed += [keys.markers]
     for i in range(0, len(doomed), 1000):
         r.delete(*doomed[i:i + 1000])
     store = LiveStore(r, keys, settings, policies)
@@ -217,19 +276,14 @@ def write_model(r: redis.Redis, keys: Keys, model: LiveState, settings: Settings
         ops = Ops()
         store.state_op(ops, cid, state)
         store.cell_op(ops, cid, state)
+        store.place_ops(ops, state)
         ops.queue(store._apply_ops, pipe)
     for key, h in model.counts.items():
         ops = Ops()
         store.count_ops(ops, (((key, fld), n) for fld, n in h.items()))
         ops.queue(store._apply_ops, pipe)
-    names = set()
     for key, z in model.clocks.items():
         pipe.zadd(key, z)
-        if ":due:" in key:
-            stage, dim, value = key.split(":due:", 1)[1].split(":", 2)
-            names.add(f"{stage}|{dim}|{value}")
-    if names:
-        pipe.sadd(keys.clock_keys, *names)
     for cid, m in model.markers.items():
         pipe.hset(keys.markers, cid, orjson.dumps(m))
     for key in [k for k in _scan(r, f"{keys.live}:em:*") if k != keys.em_acks]:

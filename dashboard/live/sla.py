@@ -392,6 +392,10 @@ class Policies:
                 out.append(clock)
         return out
 
+    def stages_of(self, source: str) -> list[str]:
+        """``policy.stage`` of every stage a case from ``source`` can run (its policies', file order)."""
+        return [f"{p.name}.{s.name}" for p in self._by_source.get(source, ()) for s in p.stages]
+
     def stages(self) -> list[tuple[str, str, str, str]]:
         """(policy, stage, label_zh, label_en) for display, in file order."""
         return [(p.name, s.name, s.label_zh, s.label_en) for p in self._policies for s in p.stages]

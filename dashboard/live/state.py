@@ -33,13 +33,17 @@ SIGN_STAGES = frozenset({"sign", "accept", "reply"})  # the department's first r
 CLOSE_STAGES = frozenset({"close", "closed", "handle"})  # handled to completion (办结)
 ESCALATE_REDO = 3  # work orders sent back this many times are escalated
 
-# dimensions of the windowed counters; the hourly buckets keep only the first four
-DIMS = ("all", "district", "source", "category", "town", "grid", "department", "dcat")
-HOUR_DIMS = (*DIMS[:4], "dcat")
-CLOCK_DIMS = ("all", "district", "source", "category", "town")
-# district x category ("440781/rescue"): only cases received, for a district's incidents by category
-# (the emergency board's event window); every metric of it would cost a tenth more writes per case
-NARROW_DIMS: dict[str, frozenset[str]] = {"dcat": frozenset({"recv"})}
+# dimensions of the counters: the places from the city down to the grid, the source systems and
+# categories, and per district its breakdowns by source ("440781/12345") and by category
+# ("440781/rescue"); every dimension has hourly and daily buckets (every window of every scope)
+PLACE_DIMS = ("all", "district", "town", "village", "grid")
+DIMS = (*PLACE_DIMS, "source", "category", "department", "dsrc", "dcat")
+HOUR_DIMS = (*PLACE_DIMS, "source", "category", "dsrc", "dcat")
+CLOCK_DIMS = (*PLACE_DIMS, "source", "category", "dsrc", "dcat")
+LIST_DIMS = PLACE_DIMS  # a place's open cases, newest first (its case list)
+# thousands of values each: one small hash per place and bucket (``agg:d:20261207:grid:CODE`` metric -> n),
+# so a place's windows read its own few hashes; the other dimensions share a hash per bucket
+KEYED_DIMS = frozenset({"town", "village", "grid"})
 HOUR_KEEP_S = 50 * 3600  # hourly buckets: today and yesterday, for the trend and the 24 h window
 DAY_KEEP_D = 35  # daily buckets: the 30-day window and a margin
 
@@ -63,6 +67,7 @@ class Contrib:
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (key, field) -> n
     clocks: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)  # (stage, dim|value) -> due, warn
+    lists: dict[str, float] = field(default_factory=dict)  # dim|value -> reported time, while the case is open
     marker: dict[str, Any] | None = None
 
 
@@ -103,7 +108,7 @@ def _current(ev: Mapping[str, Any], attrs: Mapping[str, Any]) -> dict[str, Any]:
     loc = ev.get("location") or {}
     return {
         "status": ev["status"], "kind": ev["kind"], "category": ev["category"], "priority": ev["priority"],
-        "adcode": loc.get("adcode"), "town": loc.get("town"), "grid": loc.get("grid"),
+        "adcode": loc.get("adcode"), "town": loc.get("town"), "village": loc.get("village"), "grid": loc.get("grid"),
         "lat": loc.get("lat"), "lon": loc.get("lon"), "department": ev.get("department"),
         "summary": ev.get("summary") or "", "service_code": attrs.get("service_code"),
         "service_name": attrs.get("service_name"),
@@ -191,11 +196,13 @@ class Horizon:
 
 def dim_values(state: Mapping[str, Any]) -> list[tuple[str, str]]:
     cur = state["cur"]
-    pairs = [("all", "*"), ("district", cur.get("adcode")), ("source", state["src"]),
-             ("category", cur.get("category")), ("town", cur.get("town")), ("grid", cur.get("grid")),
-             ("department", cur.get("department"))]
-    if cur.get("adcode") and cur.get("category"):
-        pairs.append(("dcat", f"{cur['adcode']}/{cur['category']}"))
+    adcode, src, cat = cur.get("adcode"), state["src"], cur.get("category")
+    pairs = [("all", "*"), ("district", adcode), ("town", cur.get("town")), ("village", cur.get("village")),
+             ("grid", cur.get("grid")), ("source", src), ("category", cat), ("department", cur.get("department"))]
+    if adcode:
+        pairs.append(("dsrc", f"{adcode}/{src}"))
+        if cat:
+            pairs.append(("dcat", f"{adcode}/{cat}"))
     return [(d, v) for d, v in pairs if v]
 
 
@@ -252,11 +259,11 @@ class Deriver:
         if state["dup"] is None:
             metrics.append("inc")
         for dim, value in dims:
-            if dim in NARROW_DIMS:
-                continue
             key = self.keys.now(dim)
             for m in metrics:
                 out.counts[(key, f"{value}|{m}")] += 1
+            if dim in LIST_DIMS:
+                out.lists[f"{dim}|{value}"] = state["rep"]
 
     def _clock(self, clock: SlaClock, state: Mapping[str, Any], dims: list[tuple[str, str]],
                add: _Adder, out: Contrib) -> None:
@@ -310,24 +317,32 @@ class _Adder:
     def at(self, t: float, metric: str) -> None:
         hour = int(t // 3600)
         day = beijing_day(t)
-        dims = [(d, v) for d, v in self.dims if d not in NARROW_DIMS or metric in NARROW_DIMS[d]]
+        keys, counts = self.keys, self.counts
         if hour >= self.horizon.hour:
             hb = hour_bucket(hour)
-            for dim, value in dims:
+            for dim, value in self.dims:
                 if dim in HOUR_DIMS:
-                    self.counts[(self.keys.agg("h", hb, dim), f"{value}|{metric}")] += 1
+                    counts[agg_field(keys, "h", hb, dim, value, metric)] += 1
         if day >= self.horizon.day:
             db = day_bucket(day)
-            for dim, value in dims:
-                self.counts[(self.keys.agg("d", db, dim), f"{value}|{metric}")] += 1
+            for dim, value in self.dims:
+                counts[agg_field(keys, "d", db, dim, value, metric)] += 1
+
+
+def agg_field(keys: Any, gran: str, bucket: str, dim: str, value: str, metric: str) -> tuple[str, str]:
+    """(key, field) a count of ``metric`` for ``value`` of ``dim`` goes to in one bucket."""
+    if dim in KEYED_DIMS:
+        return keys.agg(gran, bucket, dim, value), metric
+    return keys.agg(gran, bucket, dim), f"{value}|{metric}"
 
 
 def bucket_of(key: str) -> tuple[str, datetime] | None:
-    """(granularity "h" or "d", start in Beijing time) of a bucket key ``…:agg:GRAN:BUCKET:DIM``."""
-    parts = key.rsplit(":", 3)
-    if len(parts) != 4 or parts[1] not in ("h", "d"):
+    """(granularity "h" or "d", start in Beijing time) of a bucket key ``…:agg:GRAN:BUCKET:DIM[:VALUE]``."""
+    _, found, tail = key.partition(":agg:")
+    parts = tail.split(":", 2)
+    if not found or len(parts) < 3 or parts[0] not in ("h", "d"):
         return None
-    _, gran, bucket, _dim = parts
+    gran, bucket, _dim = parts
     return gran, datetime.strptime(bucket, "%Y%m%d%H" if gran == "h" else "%Y%m%d").replace(tzinfo=BEIJING)
 
 

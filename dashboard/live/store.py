@@ -210,25 +210,24 @@ class LiveStore:
     def _queue_writes(self, pipe: Any, changes: dict[str, Change], created: list[str], horizon: Horizon) -> None:
         ops = Ops()
         counts: Counter[tuple[str, str]] = Counter()
-        clock_names: set[str] = set()
         for cid, (old, new) in changes.items():
             if old == new:
                 continue
             co, cn = self.deriver.derive(old, horizon), self.deriver.derive(new, horizon)
             counts.update(cn.counts)
             counts.subtract(co.counts)
-            self._clock_ops(ops, cid, co, cn, clock_names)
+            self._clock_ops(ops, cid, co, cn)
+            self._list_ops(ops, cid, co, cn)
             self._marker_ops(ops, cid, co, cn)
+            self.place_ops(ops, new, old)
             self.state_op(ops, cid, new)
         for cid in created:
             self.cell_op(ops, cid, changes[cid][1])
         self.count_ops(ops, counts.items())
-        for name in clock_names:
-            ops.add("a", self.keys.clock_keys, name)
         ops.add("i", self.keys.version)
         ops.queue(self._apply_ops, pipe)
 
-    def _clock_ops(self, ops: Ops, cid: str, co: Contrib, cn: Contrib, names: set[str]) -> None:
+    def _clock_ops(self, ops: Ops, cid: str, co: Contrib, cn: Contrib) -> None:
         for k in co.clocks.keys() - cn.clocks.keys():
             stage, dv = k
             dim, value = dv.split("|", 1)
@@ -241,7 +240,22 @@ class LiveStore:
             dim, value = dv.split("|", 1)
             ops.add("z", self.keys.due(stage, dim, value), due, cid)
             ops.add("z", self.keys.warn(stage, dim, value), warn, cid)
-            names.add(f"{stage}|{dim}|{value}")
+
+    def _list_ops(self, ops: Ops, cid: str, co: Contrib, cn: Contrib) -> None:
+        for dv in co.lists.keys() - cn.lists.keys():
+            ops.add("r", self.keys.open_cases(*dv.split("|", 1)), cid)
+        for dv, rep in cn.lists.items():
+            if co.lists.get(dv) != rep:
+                ops.add("z", self.keys.open_cases(*dv.split("|", 1)), rep, cid)
+
+    def place_ops(self, ops: Ops, state: Mapping[str, Any], old: Mapping[str, Any] | None = None) -> None:
+        """The village a grid lies in and the town a village lies in, as this case names them (once
+        per case and whenever its place changes; a place stays known after its cases have gone)."""
+        links = place_links(state)
+        for kid, where in links.items():
+            if old is None or place_links(old).get(kid) != where:
+                ops.add("H", self.keys.places, kid, where)
+                ops.add("a", self.keys.place_kids(where.split("|", 1)[1]), kid)
 
     def _marker_ops(self, ops: Ops, cid: str, co: Contrib, cn: Contrib) -> None:
         if cn.marker is not None:
@@ -295,10 +309,22 @@ class LiveStore:
         pipe.execute()
 
 
+def place_links(state: Mapping[str, Any]) -> dict[str, str]:
+    """{village: "village|TOWN", grid: "grid|VILLAGE"} as a case's location names them (a grid named
+    without its village lies in the town)."""
+    cur = state["cur"]
+    town, village, grid = cur.get("town"), cur.get("village"), cur.get("grid")
+    out = {village: f"village|{town}"} if village and town else {}
+    if grid and (village or town):
+        out[grid] = f"grid|{village or town}"
+    return out
+
+
 def ticker_item(ev: Mapping[str, Any]) -> dict[str, Any]:
     loc = ev.get("location") or {}
     return {"id": ev["event_id"], "case": ev["case_id"], "src": ev["source"], "cat": ev["category"],
             "p": ev["priority"], "t": ev["occurred_at"], "d": loc.get("adcode"),
+            "pl": [p for p in (loc.get("town"), loc.get("village"), loc.get("grid")) if p],
             "sum": (ev.get("summary") or "")[:120]}
 
 

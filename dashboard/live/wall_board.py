@@ -26,13 +26,13 @@ from pydantic import Field
 
 from dashboard.contract.board import EpochMs, Model, PageHead, PointGeometry, Scope, SnapshotHead
 from dashboard.contract.event import BEIJING
-from dashboard.contract.geo import districts, towns
 from dashboard.live import charts, kpi
 from dashboard.live.counters import COUNT_CLOCKS, FIELD_SERIES, SUM_SCRIPT, category_name, ints, pairs
 from dashboard.live.kpi import Kpis, Window, WindowRange
+from dashboard.live.places import Places
 from dashboard.live.publish import LiveContext, Round
 from dashboard.live.sla import Policies, light
-from dashboard.live.state import beijing_day, day_bucket, epoch, hour_bucket
+from dashboard.live.state import KEYED_DIMS, beijing_day, day_bucket, epoch, hour_bucket
 
 TICKER_SHOWN = 20
 DETAIL_POLICIES = ("hotline12345", "enterprise117")  # every stage a row; other policies one row each
@@ -79,11 +79,15 @@ class AreaRow(Model):
 
 
 class BreakdownRow(Model):
+    """A source system or a category, in the city or one district."""
     code: str
     name: str
     open: int
+    urgent_open: int
     received_today: int
     handled_today: int
+    red: int = Field(description="SLA clocks past their deadline")
+    yellow: int
 
 
 class Trend(Model):
@@ -117,10 +121,11 @@ class WallSnapshot(PageHead):
     kpis: dict[Window, Kpis]
     windows: dict[Window, WindowRange]
     sla: list[SlaRow]
-    area_level: Literal["district", "town"]
+    area_level: Literal["district", "town", "village", "grid"] | None = Field(
+        description="the level of the areas' rows; None for a grid (nothing below it)")
     areas: list[AreaRow]
-    by_source: list[BreakdownRow] = Field(description="city scope only")
-    by_category: list[BreakdownRow] = Field(description="city scope only")
+    by_source: list[BreakdownRow] = Field(description="the city and a district only")
+    by_category: list[BreakdownRow] = Field(description="the city and a district only")
     trend: Trend
     charts: WallCharts
     ticker: list[TickerItem] = Field(description="newest urgent reports first")
@@ -189,9 +194,14 @@ def sla_rows(policies: Policies) -> list[SlaRowSpec]:
 
 # --- counters of a scope ----------------------------------------------------------------------
 
+BELOW: dict[str, str | None] = {"city": "district", "district": "town", "town": "village", "village": "grid",
+                                "grid": None}
+
+
 @dataclass(frozen=True, slots=True)
 class Counted:
-    """How a scope's figures are counted: its own counter (dim, value) and its areas' dimension."""
+    """How a scope's figures are counted: its own counter (dim, value), its areas' dimension and its
+    breakdowns' (by source and category: the city's own dimensions, a district's dsrc and dcat)."""
     scope: Scope
 
     @property
@@ -200,63 +210,81 @@ class Counted:
 
     @property
     def dim(self) -> str:
-        return "all" if self.city else "district"
+        return "all" if self.city else self.scope.level
 
     @property
     def value(self) -> str:
         return "*" if self.city else self.scope.code
 
     @property
-    def area_dim(self) -> str:
-        return "district" if self.city else "town"
+    def area_dim(self) -> str | None:
+        return BELOW[self.scope.level]
 
-    def wants_clock(self, dim: str, value: str) -> bool:
-        """Clock counters this scope shows: the city's own and per district, source and category;
-        a district's own and per town."""
+    def breakdown(self, by: str) -> tuple[str, str] | None:
+        """(dimension, value prefix) of the breakdown ``by`` "source" or "category"; None below a district."""
         if self.city:
-            return dim in ("all", "district", "source", "category")
-        return (dim == "district" and value == self.scope.code) or (dim == "town" and value.startswith(self.scope.code))
+            return by, ""
+        if self.scope.level == "district":
+            return ("dsrc" if by == "source" else "dcat"), f"{self.scope.code}/"
+        return None
 
 
 Clocks = Mapping[tuple[str, str, str], Mapping[str, int]]
+NOW_METRICS = ("open", "open_p1", "esc", "inc")
 
 
 class WallBuilder:
+    """The wall's figures for any scope: the city and its districts every round, and a town, village
+    or grid on demand (dashboard/live/ondemand.py) with the same reads."""
+
     def __init__(self, ctx: LiveContext) -> None:
         self.ctx, self.r, self.keys = ctx, ctx.r, ctx.keys
         self._count_clocks = ctx.r.register_script(COUNT_CLOCKS)
         self._sum = ctx.r.register_script(SUM_SCRIPT)
         self._series = ctx.r.register_script(FIELD_SERIES)
         self.rows = sla_rows(ctx.policies)
+        self.stages = [f"{p}.{st}" for p, st, _, _ in ctx.policies.stages()]
+        self.places = Places(ctx.r, ctx.keys, ctx.city)
 
     def build(self, rnd: Round, scopes: Sequence[Scope]) -> dict[str, WallSnapshot]:
         return {sc.code: self.build_one(rnd, sc) for sc in scopes}
 
     def build_one(self, rnd: Round, scope: Scope) -> WallSnapshot:
         now, sc = rnd.now, Counted(scope)
-        dims = self._now_dims(sc)
+        areas = self.places.children(scope)
         pipe = self.r.pipeline(transaction=False)
-        pipe.smembers(self.keys.clock_keys)
         pipe.zrevrange(self.keys.ticker, 0, 4 * TICKER_SHOWN)
-        for dim in dims:
-            pipe.hgetall(self.keys.now(dim))
-        head = pipe.execute()
-        clock_names, ticker = head[:2]
-        now_hashes = {dim: ints(h) for dim, h in zip(dims, head[2:], strict=True)}
-        sums = self._sums(sc, now)
-        clocks = self._clocks(clock_names, sc, now)
+        pipe.hmget(self.keys.now(sc.dim), [f"{sc.value}|{m}" for m in NOW_METRICS])
+        if sc.area_dim:
+            pipe.hmget(self.keys.now(sc.area_dim), [f"{a.code}|{m}" for a in areas for m in ("open", "inc")] or ["-"])
+        for by in ("source", "category"):
+            if (b := sc.breakdown(by)) is not None:
+                pipe.hgetall(self.keys.now(b[0]))
+        ticker, own, *rest = pipe.execute()
+        cur = _fields([f"{sc.value}|{m}" for m in NOW_METRICS], own)
+        if sc.area_dim:
+            cur |= _fields([f"{a.code}|{m}" for a in areas for m in ("open", "inc")], rest.pop(0))
+        breakdown_now = {by: self._strip(ints(rest.pop(0)), sc.breakdown(by))
+                         for by in ("source", "category") if sc.breakdown(by) is not None}
+        sums = self._sums(sc, areas, now)
+        pairs_ = [(sc.dim, sc.value), *((sc.area_dim, a.code) for a in areas if sc.area_dim)]
+        for by, current in breakdown_now.items():
+            dim, prefix = sc.breakdown(by)  # type: ignore[misc]
+            values = {k.split("|", 1)[0] for k in (*current, *sums[f"{by}_today"])}
+            pairs_ += [(dim, f"{prefix}{v}") for v in sorted(values)]
+        clocks = self._clocks(pairs_, now)
         trend = self._trend(sums["trend"], now)
         return WallSnapshot(
             **rnd.page_head("wall", scope.code),
             newest_by_source=rnd.newest,
-            cases=self._current(now_hashes, sc),
+            cases=self._current(cur, sc),
             kpis={w: kpi.kpis(sums[w], sc.value, _overdue(clocks, sc.dim, sc.value)) for w in kpi.WINDOWS},
             windows=kpi.windows(now),
             sla=self._sla_rows(clocks, sc),
-            area_level="district" if sc.city else "town",
-            areas=self._areas(now_hashes, sums, clocks, sc),
-            by_source=self._breakdown(now_hashes, sums["source_today"], "source"),
-            by_category=self._breakdown(now_hashes, sums["category_today"], "category"),
+            area_level=sc.area_dim,
+            areas=self._areas(cur, sums, clocks, sc, areas),
+            by_source=self._breakdown(breakdown_now, sums, clocks, sc, "source"),
+            by_category=self._breakdown(breakdown_now, sums, clocks, sc, "category"),
             trend=trend,
             charts=WallCharts(trend=charts.trend(trend.today, trend.yesterday)),
             ticker=self._ticker(ticker, sc, now),
@@ -264,62 +292,85 @@ class WallBuilder:
 
     # --- reading ----------------------------------------------------------------------------------
 
-    def _now_dims(self, sc: Counted) -> list[str]:
-        return ["all", "district", "source", "category"] if sc.city else ["district", "town"]
-
-    def _sums(self, sc: Counted, now: float) -> dict[str, Any]:
+    def _sums(self, sc: Counted, areas: Sequence[Scope], now: float) -> dict[str, Any]:
         """Window sums, summed inside Redis (a bounded number of buckets whatever the history)."""
         hour0, day0 = int(now // 3600), beijing_day(now)
         hours = [hour_bucket(h) for h in range(hour0 - 47, hour0 + 1)]  # oldest first
         days = [day_bucket(d) for d in range(day0 - 29, day0 + 1)]
-        mine = f"{sc.value}|"
-        area_prefix = "" if sc.city else sc.scope.code
         pipe = self.r.pipeline(transaction=False)
-        plan: list[str] = []
+        plan: list[tuple[str, str]] = []  # (name, value whose fields a keyed read is labelled with)
 
-        def summed(name: str, keys: list[str], prefix: str) -> None:
-            self._sum(keys=keys, args=[prefix], client=pipe)
-            plan.append(name)
+        def summed(name: str, gran: str, buckets: list[str], dim: str, value: str | None) -> None:
+            """The sum of one value's fields over ``buckets`` (``value`` None: every value's)."""
+            if value is not None and dim in KEYED_DIMS:
+                self._sum(keys=[self.keys.agg(gran, b, dim, value) for b in buckets], args=[""], client=pipe)
+                plan.append((name, value))
+            else:
+                prefix = "" if value is None else f"{value}|"
+                self._sum(keys=[self.keys.agg(gran, b, dim) for b in buckets], args=[prefix], client=pipe)
+                plan.append((name, ""))
 
         for w, n in (("today", 1), ("7d", 7), ("30d", 30)):
-            summed(w, [self.keys.agg("d", b, sc.dim) for b in days[-n:]], mine)
-        summed("24h", [self.keys.agg("h", b, sc.dim) for b in hours[-24:]], mine)
-        summed("areas_30d", [self.keys.agg("d", b, sc.area_dim) for b in days], area_prefix)
-        summed("areas_today", [self.keys.agg("d", days[-1], sc.area_dim)], area_prefix)
-        if sc.city:
-            summed("source_today", [self.keys.agg("d", days[-1], "source")], "")
-            summed("category_today", [self.keys.agg("d", days[-1], "category")], "")
-        self._series(keys=[self.keys.agg("h", b, sc.dim) for b in hours], args=[f"{mine}recv"], client=pipe)
+            summed(w, "d", days[-n:], sc.dim, sc.value)
+        summed("24h", "h", hours[-24:], sc.dim, sc.value)
+        if sc.area_dim in KEYED_DIMS:
+            for a in areas:
+                summed("areas_30d", "d", days, sc.area_dim, a.code)
+                summed("areas_today", "d", days[-1:], sc.area_dim, a.code)
+        elif sc.area_dim:
+            summed("areas_30d", "d", days, sc.area_dim, None)
+            summed("areas_today", "d", days[-1:], sc.area_dim, None)
+        for by in ("source", "category"):
+            if (b := sc.breakdown(by)) is not None:
+                summed(f"{by}_today", "d", days[-1:], b[0], None)
+        keyed = sc.dim in KEYED_DIMS
+        self._series(keys=[self.keys.agg("h", b, sc.dim, sc.value if keyed else None) for b in hours],
+                     args=["recv" if keyed else f"{sc.value}|recv"], client=pipe)
         *res, trend = pipe.execute()
-        out: dict[str, Any] = {name: pairs(v) for name, v in zip(plan, res, strict=True)}
-        out.setdefault("source_today", {})
-        out.setdefault("category_today", {})
+        out: dict[str, Any] = {}
+        for (name, label), v in zip(plan, res, strict=True):
+            got = pairs(v)
+            out.setdefault(name, {}).update({f"{label}|{k}": n for k, n in got.items()} if label else got)
+        for name in ("areas_30d", "areas_today"):
+            out[name] = _by_area(out.get(name, {}), areas)
+        for by in ("source", "category"):
+            out[f"{by}_today"] = self._strip(out.get(f"{by}_today", {}), sc.breakdown(by))
         out["trend"] = [int(v) for v in trend]
         return out
 
-    def _clocks(self, names: Iterable[bytes], sc: Counted, now: float) -> dict[tuple[str, str, str], dict[str, int]]:
-        """{(stage, dim, value): {total, yellow, red, due_1h, green}} for the scope's dimensions."""
-        triples = sorted(t for t in (tuple(n.decode().split("|", 2)) for n in names)
-                         if len(t) == 3 and sc.wants_clock(t[1], t[2]))
-        if not triples:
-            return {}
+    @staticmethod
+    def _strip(fields: Mapping[str, int], breakdown: tuple[str, str] | None) -> dict[str, int]:
+        """A breakdown's fields without the district's prefix ("440781/12345|open" -> "12345|open")."""
+        prefix = breakdown[1] if breakdown else ""
+        return {k[len(prefix):]: n for k, n in fields.items() if k.startswith(prefix)}
+
+    def _stages(self, dim: str, value: str) -> list[str]:
+        """The stages whose clocks a (dim, value) can hold: a source's own policies', else every one."""
+        if dim == "source":
+            return self.ctx.policies.stages_of(value)
+        if dim == "dsrc":
+            return self.ctx.policies.stages_of(value.rsplit("/", 1)[-1])
+        return self.stages
+
+    def _clocks(self, pairs_: Iterable[tuple[str, str]], now: float) -> dict[tuple[str, str, str], dict[str, int]]:
+        """{(stage, dim, value): {total, yellow, red, due_1h, green}} for every stage of each (dim, value)."""
+        triples = [(stage, dim, value) for dim, value in pairs_ for stage in self._stages(dim, value)]
         keys: list[str] = []
         for stage, dim, value in triples:
             keys += [self.keys.due(stage, dim, value), self.keys.warn(stage, dim, value)]
-        raw = self._count_clocks(keys=keys, args=[now, now + 3600])
+        raw = self._count_clocks(keys=keys, args=[now, now + 3600]) if keys else []
         out = {}
         for i, t in enumerate(triples):
             total, warn, red, due1h = (int(x) for x in raw[4 * i: 4 * i + 4])
-            out[t] = {"total": total, "red": red, "yellow": warn - red, "green": total - warn, "due_1h": due1h}
+            if total:
+                out[t] = {"total": total, "red": red, "yellow": warn - red, "green": total - warn, "due_1h": due1h}
         return out
 
     # --- figures ----------------------------------------------------------------------------------
 
-    def _current(self, now_hashes: Mapping[str, dict[str, int]], sc: Counted) -> CaseCounts:
-        h = now_hashes[sc.dim]
-
+    def _current(self, cur: Mapping[str, int], sc: Counted) -> CaseCounts:
         def n(metric: str) -> int:
-            return h.get(f"{sc.value}|{metric}", 0)
+            return cur.get(f"{sc.value}|{metric}", 0)
         return CaseCounts(open=n("open"), urgent_open=n("open_p1"), escalated_open=n("esc"), open_incidents=n("inc"))
 
     def _sla_rows(self, clocks: Clocks, sc: Counted) -> list[SlaRow]:
@@ -337,37 +388,41 @@ class WallBuilder:
                               yellow=total("yellow"), green=total("green"), due_within_1h=total("due_1h")))
         return out
 
-    def _areas(self, now_hashes: Mapping[str, dict[str, int]], sums: Mapping[str, dict[str, int]],
-               clocks: Clocks, sc: Counted) -> list[AreaRow]:
-        """The per-district table (city scope) or per-town table (district scope)."""
-        city = self.ctx.city
-        if sc.city:
-            names = {d.adcode: d.name for d in districts(city)}
-        else:
-            names = {t.code: t.name for t in towns(city) if t.adcode == sc.scope.code}
-        today, month, cur = sums["areas_today"], sums["areas_30d"], now_hashes[sc.area_dim]
-        busiest = max((cur.get(f"{code}|open", 0) for code in names), default=0)
+    def _areas(self, cur: Mapping[str, int], sums: Mapping[str, Any], clocks: Clocks, sc: Counted,
+               areas: Sequence[Scope]) -> list[AreaRow]:
+        """One row per place one level down: districts, towns, villages or grids."""
+        if not sc.area_dim:
+            return []
+        today, month = sums["areas_today"], sums["areas_30d"]  # per area
+        busiest = max((cur.get(f"{a.code}|open", 0) for a in areas), default=0)
         rows = []
-        for code, name in names.items():
+        for a in areas:
+            code = a.code
             lights = [c for (_, d, v), c in clocks.items() if d == sc.area_dim and v == code]
             open_, red = cur.get(f"{code}|open", 0), sum(c["red"] for c in lights)
             rows.append(AreaRow(
-                code=code, name=name, open=open_, open_incidents=cur.get(f"{code}|inc", 0),
-                received_today=today.get(f"{code}|recv", 0), handled_today=today.get(f"{code}|done", 0), red=red,
-                yellow=sum(c["yellow"] for c in lights),
-                kpis_30d=kpi.kpis(month, code, _overdue(clocks, sc.area_dim, code)),
+                code=code, name=a.name, open=open_, open_incidents=cur.get(f"{code}|inc", 0),
+                received_today=today[code].get(f"{code}|recv", 0), handled_today=today[code].get(f"{code}|done", 0),
+                red=red, yellow=sum(c["yellow"] for c in lights),
+                kpis_30d=kpi.kpis(month[code], code, _overdue(clocks, sc.area_dim, code)),
                 shade_by_open=shade_by_open(open_, busiest), shade_by_risk=shade_by_risk(red, open_)))
         return rows
 
-    def _breakdown(self, now_hashes: Mapping[str, dict[str, int]], today: Mapping[str, int],
-                   dim: str) -> list[BreakdownRow]:
-        cur = now_hashes.get(dim)
-        if cur is None:
-            return []  # a district scope has no per-source or per-category counters
+    def _breakdown(self, now_: Mapping[str, Mapping[str, int]], sums: Mapping[str, Any], clocks: Clocks,
+                   sc: Counted, by: str) -> list[BreakdownRow]:
+        b = sc.breakdown(by)
+        if b is None:
+            return []  # below a district: no breakdown by source or category
+        dim, prefix = b
+        cur, today = now_[by], sums[f"{by}_today"]
         values = {k.split("|", 1)[0] for k in (*today, *cur)}
-        rows = [BreakdownRow(code=v, name=self._name(dim, v), open=cur.get(f"{v}|open", 0),
-                             received_today=today.get(f"{v}|recv", 0), handled_today=today.get(f"{v}|done", 0))
-                for v in values]
+        rows = []
+        for v in values:
+            lights = [c for (_, d, val), c in clocks.items() if d == dim and val == f"{prefix}{v}"]
+            rows.append(BreakdownRow(code=v, name=self._name(by, v), open=cur.get(f"{v}|open", 0),
+                                     urgent_open=cur.get(f"{v}|open_p1", 0), received_today=today.get(f"{v}|recv", 0),
+                                     handled_today=today.get(f"{v}|done", 0), red=sum(c["red"] for c in lights),
+                                     yellow=sum(c["yellow"] for c in lights)))
         return sorted(rows, key=lambda r: (-r.open, r.code))
 
     def _name(self, dim: str, value: str) -> str:
@@ -381,8 +436,10 @@ class WallBuilder:
 
     def _ticker(self, raw: Iterable[bytes], sc: Counted, now: float) -> list[TickerItem]:
         items = [orjson.loads(x) for x in raw]
-        if not sc.city:
+        if sc.scope.level == "district":
             items = [i for i in items if i.get("d") == sc.scope.code]
+        elif not sc.city:
+            items = [i for i in items if sc.scope.code in (i.get("pl") or ())]
         names = self.ctx.source_names
         return [TickerItem(event_id=i["id"], case_id=i["case"], source=i["src"], source_name=names.get(i["src"],
                                                                                                         i["src"]),
@@ -390,6 +447,20 @@ class WallBuilder:
                            district=i.get("d"), summary=i.get("sum") or "",
                            fresh=now - epoch(i["t"]) < FRESH_S)
                 for i in items[:TICKER_SHOWN]]
+
+
+def _by_area(fields: Mapping[str, int], areas: Sequence[Scope]) -> dict[str, dict[str, int]]:
+    """Each area's own ``code|metric`` fields: its KPIs scan only them."""
+    out: dict[str, dict[str, int]] = {a.code: {} for a in areas}
+    for k, n in fields.items():
+        code = k.split("|", 1)[0]
+        if code in out:
+            out[code][k] = n
+    return out
+
+
+def _fields(names: Sequence[str], values: Sequence[bytes | None]) -> dict[str, int]:
+    return {n: int(v) for n, v in zip(names, values, strict=False) if v is not None}
 
 
 @dataclass(slots=True)

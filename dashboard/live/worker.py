@@ -46,6 +46,9 @@ SNAPSHOT_LEASE = "live-snapshot"
 CLAIM_EVERY_S = 5.0  # at least; else half the idle time after which entries are claimed
 REDIS_RETRY_FIRST_S, REDIS_RETRY_MAX_S = 0.2, 10.0  # waits while Redis is unreachable, doubling
 HEARTBEAT_EVERY_S = 5.0
+# while the live state has a backlog, the archive (and its case facts) gets one batch this often: the
+# boards catch up first, and the archive still moves (the streams are trimmed: it must not stall)
+ARCHIVE_WHEN_BEHIND_S = 1.0
 PRUNE_EVERY_S = 60.0  # the emergency picture drops what is long over
 REQUIRED = ("event_id", "case_id", "source", "kind", "status", "occurred_at")
 KINDS = frozenset(k.value for k in Kind)
@@ -72,7 +75,7 @@ class LiveWorker:
         if archive:
             from dashboard.live.archive import Archive
 
-            self.archive = Archive.from_settings(settings)
+            self.archive = Archive.from_settings(settings, self.policies)
             self.archive_reader = GroupReader(self.r, streams, ARCHIVE_GROUP, self.name, settings.live_batch,
                                               settings.live_claim_idle_s)
         self.registry = registry or REGISTRY
@@ -86,6 +89,7 @@ class LiveWorker:
         self.scopes = scopes(settings.city_adcode)
         self._next_claim = 0.0
         self._next_heartbeat = 0.0
+        self._next_archive = 0.0
         self._snap_version = -1
         self._snap_at = 0.0
         self._built_at: dict[str, float] = {}
@@ -112,7 +116,8 @@ class LiveWorker:
         # snapshot of data minutes behind is no better than the last one, and building them every
         # second took most of a loaded worker's time: at 600x it fell hours of simulated time behind)
         self.behind = n >= self.settings.live_batch
-        if self.archive_reader is not None:
+        if self.archive_reader is not None and (not self.behind or mono >= self._next_archive):
+            self._next_archive = mono + ARCHIVE_WHEN_BEHIND_S
             n += self._consume(self.archive_reader, self._apply_archive, claim)
         if mono >= self._next_heartbeat:
             self._next_heartbeat = mono + HEARTBEAT_EVERY_S

@@ -23,6 +23,7 @@ from flask import Response, abort, g, request, stream_with_context
 from flask_login import current_user
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from pydantic import ValidationError
 
 from dashboard.boards import REGISTRY
 from dashboard.contract.board import Board, Registry, resolve
@@ -31,6 +32,9 @@ from dashboard.contract.keys import Keys
 from dashboard.contract.settings import Settings
 from dashboard.contract.systems import Feed, load_feeds
 from dashboard.live import alerts
+from dashboard.live.ondemand import OnDemand, Order
+from dashboard.live.publish import LiveContext
+from dashboard.live.sla import Policies
 from dashboard.web import auth, health
 from dashboard.web.mapconf import TileProbe, display_datum
 from dashboard.web.push import BLOCK_MS, Pusher
@@ -78,6 +82,9 @@ def create_app(settings: Settings, registry: Registry = REGISTRY) -> dash.Dash:
     _routes(app.server, r, keys, feeds, settings, registry, Pusher(r, keys, display_datum(settings.tile_datum),
                                                                    settings.stream_max_age_s), build, guard)
     _acks(app.server, r, keys, settings, registry, guard)
+    _places(app.server, LiveContext(r, keys, settings, Policies.load(settings.sla_policies),
+                                    Clock.from_settings(settings), feeds, registry))
+    _history(app.server, guard.store.engine)
     # Dash registers its script paths when it first serves the index; a gunicorn worker that has not
     # yet would refuse the scripts of a page another worker served (the guard lets this one through)
     app.server.test_client().get(registry.home().path, environ_overrides={auth.WARMUP: True})
@@ -98,7 +105,7 @@ def register_pages(settings: Settings, registry: Registry, feeds: Mapping[str, F
         module = importlib.import_module(board.layout)
 
         def layout(**query: Any) -> Any:  # Dash passes the query string's parameters
-            p = Page.of(site(), board, query, auth.viewer(settings.city_adcode, query.get("scope")))
+            p = Page.of(site(), board, query, auth.viewer(settings.city_adcode, query.get("scope"), board.name))
             if not p.may_see(p.scope):
                 abort(403)
             return module.layout(p)
@@ -169,6 +176,99 @@ def _acks(server: Any, r: redis.Redis, keys: Keys, settings: Settings, registry:
                 refused.append({"key": key, "error": str(exc)})
                 guard.record(user.name, "alert.ack", key, scope.code, "refused", {"reason": str(exc)})
         return _json({"acknowledged": done, "refused": refused}, 200 if done or not refused else 400)
+
+
+def _places(server: Any, ctx: LiveContext) -> None:
+    """Any scope down to a grid, read on demand (dashboard/live/ondemand.py): where it lies and what lies
+    in it, its figures, its open cases, and one case's life. The guard has checked the place's scope."""
+    on = OnDemand(ctx)
+
+    @server.route("/api/places/<code>")
+    def place(code: str) -> Any:
+        return Response(on.place(g.place).model_dump_json(), mimetype="application/json")
+
+    @server.route("/api/places/<code>/wall")
+    def place_wall(code: str) -> Any:
+        return Response(on.wall_json(g.place), mimetype="application/json")
+
+    @server.route("/api/places/<code>/cases")
+    def place_cases(code: str) -> Any:
+        raw = request.args.get("order", "newest")
+        try:
+            page, size = int(request.args.get("page", 0)), int(request.args.get("size", 50))
+        except ValueError:
+            return _json({"error": "page and size: whole numbers"}, 400)
+        if raw not in ("newest", "overdue"):
+            return _json({"error": "order: newest or overdue"}, 400)
+        order: Order = "overdue" if raw == "overdue" else "newest"
+        return Response(on.cases(g.place, order, page, size).model_dump_json(), mimetype="application/json")
+
+    @server.route("/api/cases/<case_id>")
+    def case_life(case_id: str) -> Any:
+        life = on.case(case_id)
+        if life is None:
+            return _json({"error": "no such case (or it has left the live state)"}, 404)
+        if not current_user.covers(life.case.district or "", ctx.city):  # no district: the city's accounts only
+            return _json({"error": f"scope: the case lies outside your scope {current_user.scope}"}, 403)
+        return Response(life.model_dump_json(), mimetype="application/json")
+
+
+def _history(server: Any, engine: Any) -> None:
+    """The archive's case facts over any window and scope (dashboard/history/query.py): counts, KPIs and
+    series by dimension, and the cases themselves. The guard has checked the place's scope; every query
+    is confined to it."""
+    from dashboard.history import query as hq
+    from dashboard.live.archive import ensure_tables
+
+    ensure_tables(engine)
+    reader = hq.Reader(engine)
+
+    def asked() -> tuple[hq.Filter, str | None]:
+        args = request.args
+        values: dict[str, Any] = {d: [v for raw in args.getlist(d) for v in raw.split(",") if v]
+                                  for d in hq.DIMS}
+        f = hq.Filter.model_validate({"start": hq.parse_time(args.get("start", "")),
+                                      "end": hq.parse_time(args.get("end", "")),
+                                      "on": args.get("on", "received"), **values})
+        by = args.get("by") or None
+        if by is not None and by not in hq.DIMS:
+            raise ValueError(f"by: one of {', '.join(hq.DIMS)}")
+        return f, by
+
+    def answer(fn: Any) -> Any:
+        try:
+            f, by = asked()
+            out = fn(g.place.level, g.place.code, f, by)
+        except (ValueError, ValidationError) as exc:
+            return _json({"error": hq.reason(exc)}, 400)
+        return Response(out.model_dump_json() if hasattr(out, "model_dump_json")
+                        else orjson.dumps([x.model_dump(mode="json") for x in out]), mimetype="application/json")
+
+    @server.route("/api/history/<code>/counts")
+    def history_counts(code: str) -> Any:
+        return answer(lambda lv, c, f, by: reader.counts(lv, c, f, by or "category"))
+
+    @server.route("/api/history/<code>/kpis")
+    def history_kpis(code: str) -> Any:
+        return answer(reader.kpis)
+
+    @server.route("/api/history/<code>/series")
+    def history_series(code: str) -> Any:
+        bucket = request.args.get("bucket", "day")
+        if bucket not in ("hour", "day", "week", "month"):
+            return _json({"error": "bucket: hour, day, week or month"}, 400)
+        return answer(lambda lv, c, f, by: reader.series(lv, c, f, bucket, by))  # type: ignore[arg-type]
+
+    @server.route("/api/history/<code>/cases")
+    def history_cases(code: str) -> Any:
+        order = request.args.get("order", "newest")
+        if order not in ("newest", "oldest", "slowest"):
+            return _json({"error": "order: newest, oldest or slowest"}, 400)
+        try:
+            page, size = int(request.args.get("page", 0)), int(request.args.get("size", 50))
+        except ValueError:
+            return _json({"error": "page and size: whole numbers"}, 400)
+        return answer(lambda lv, c, f, by: reader.cases(lv, c, f, order, page, size))  # type: ignore[arg-type]
 
 
 def _standing(r: redis.Redis, keys: Keys, registry: Registry, board: Board | None, scope: str) -> dict[str, list[str]]:

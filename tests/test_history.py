@@ -120,10 +120,16 @@ def test_two_systems_reporting_one_incident_are_linked_to_the_earlier_report(arc
                    _ev("F2", 0, "reported", T0, source="119", category="fire", reported_at=T0, location=near),
                    _ev("Q1", 0, "reported", T0 + timedelta(hours=2), source="120", category="medical",
                        reported_at=T0 + timedelta(hours=2), location=near)])
+    # one batch: P1's update and an incident three days later, each read with its own stored neighbours
+    later = T0 + timedelta(days=3)
     archive.write([_ev("P1", 1, "accepted", T0 + timedelta(minutes=15), source="110", category="police_assist",
-                       reported_at=T0 + timedelta(minutes=10), location={**near, "lat": 22.2508})])
+                       reported_at=T0 + timedelta(minutes=10), location={**near, "lat": 22.2508}),
+                   _ev("F3", 0, "reported", later, source="119", category="rescue", reported_at=later, location=near),
+                   _ev("P2", 0, "reported", later + timedelta(minutes=5), source="110", category="police_assist",
+                       reported_at=later + timedelta(minutes=5), location=near)])
     got = _facts(archive)
     assert got["110:P1"]["linked"] == "119:F1", "rescue and police assistance 90 m and 10 min apart"
+    assert got["110:P2"]["linked"] == "119:F3" and got["119:F3"]["linked"] is None
     assert got["119:F1"]["linked"] is None and got["119:F2"]["linked"] is None  # fire is another group
     assert got["120:Q1"]["linked"] is None
 

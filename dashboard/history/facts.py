@@ -195,24 +195,42 @@ class FactDeriver:
     def link(self, con: sa.Connection, facts: list[dict[str, Any]], rewritten: Sequence[str]) -> None:
         """Each fact's ``linked``: the earliest report of the same incident from another system, by the
         rule the live workers apply (:func:`dashboard.live.state.link`), among the stored facts of the
-        neighbouring merge cells and these."""
-        mine = [f for f in facts if f["cell"]]
+        neighbouring merge cells and these.
+
+        The stored facts are read for each run of these facts whose windows overlap, not for one span
+        from the oldest to the newest: a batch holds updates of cases received days ago, and one span
+        read every case of those cells in between (a 90-day backfill slowed from 2,300 to 970 events/s
+        as its cases aged)."""
+        mine = sorted((f for f in facts if f["cell"]), key=lambda f: f["received_at"])
         if not mine:
             return
-        cells = sorted({n for f in mine for n in _neighbours(f["cell"])})
-        span = int(self.window * 1000)
-        lo, hi = min(f["received_at"] for f in mine) - span, max(f["received_at"] for f in mine) + span
+        span, skip = int(self.window * 1000), set(rewritten)
         c = case_facts.c
-        stored = con.execute(sa.select(c.case_id, c.source, c.category, c.received_at, c.lat, c.lon, c.cell)
-                             .where(c.cell.in_(cells), c.received_at.between(lo, hi), c.case_id.not_in(rewritten)))
         by_cell: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row in [*(r._asdict() for r in stored), *mine]:
-            by_cell[row["cell"]].append(_linkable_state(row))
+        for run in _overlapping(mine, span):
+            cells = sorted({n for f in run for n in _neighbours(f["cell"])})
+            stored = con.execute(sa.select(c.case_id, c.source, c.category, c.received_at, c.lat, c.lon, c.cell)
+                                 .where(c.cell.in_(cells), c.received_at.between(run[0]["received_at"] - span,
+                                                                                 run[-1]["received_at"] + span)))
+            for row in stored:
+                if row.case_id not in skip:
+                    by_cell[row.cell].append(_linkable_state(row._asdict()))
+        for f in mine:
+            by_cell[f["cell"]].append(_linkable_state(f))
         for f in mine:
             me = _linkable_state(f)
             earlier = [o for n in _neighbours(f["cell"]) for o in by_cell.get(n, ())
                        if order_key_of(o) < order_key_of(me) and link(o, me, self.window, self.distance)]
             f["linked"] = min(earlier, key=order_key_of)["id"] if earlier else None
+
+
+def _overlapping(facts: Sequence[dict[str, Any]], span: int) -> Iterator[Sequence[dict[str, Any]]]:
+    """Runs of facts (sorted by received time) whose ±span windows overlap; the runs' windows do not."""
+    start = 0
+    for i in range(1, len(facts) + 1):
+        if i == len(facts) or facts[i]["received_at"] - facts[i - 1]["received_at"] > 2 * span:
+            yield facts[start:i]
+            start = i
 
 
 def _neighbours(cell: str) -> list[str]:

@@ -132,14 +132,17 @@ class Page:
 
     def js(self, expr: str, arg: Any = None) -> Any:
         """The expression's value on the page; asked again once the page has loaded when a navigation
-        (a rotation, a logout) replaced the document while it was being asked."""
-        try:
-            return self.page.evaluate(expr, arg)
-        except PlaywrightError as e:
-            if "context was destroyed" not in str(e):
-                raise
-            self.page.wait_for_load_state()
-            return self.page.evaluate(expr, arg)
+        (a rotation, a logout, a reconnect's second redirect) replaced the document while it was being
+        asked, up to three times."""
+        tries = 3
+        while True:
+            try:
+                return self.page.evaluate(expr, arg)
+            except PlaywrightError as e:
+                tries -= 1
+                if "context was destroyed" not in str(e) or not tries:
+                    raise
+                self.page.wait_for_load_state()
 
     def id(self, name: str) -> str:
         """The element id the page's config gives a name (``as_of``, ``clock`` …)."""

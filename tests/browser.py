@@ -144,6 +144,13 @@ class Page:
                     raise
                 self.page.wait_for_load_state()
 
+    def address(self) -> str:
+        """The address the page is at, as Playwright tracks it without asking the page (so a navigation
+        under way cannot break the asking). The sync API hears of navigations only while one of its calls
+        runs, never during a ``time.sleep``: a short wait lets it hear of them first."""
+        self.page.wait_for_timeout(50)
+        return str(self.page.url)
+
     def id(self, name: str) -> str:
         """The element id the page's config gives a name (``as_of``, ``clock`` …)."""
         return str(self.js("n => pingan.page().config.ids[n]", name))

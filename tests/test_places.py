@@ -139,6 +139,25 @@ def test_a_districts_breakdowns_by_source_and_category_add_up(r, keys, settings,
         assert red + yellow > 0, f"{code}: the sample has lights to break down"
 
 
+def test_a_category_whose_cases_all_closed_before_today_has_no_row(r, keys, settings, sample):
+    """Its open counter went up in one batch and back to nought in another, and nothing came today: the
+    live hash still holds the nought, a rebuild never writes it, and neither shows a row of noughts."""
+    start = NOW - timedelta(hours=30)
+    opened = {**sample[0], "event_id": "wg-test-fire-1", "case_id": "wg:S11-TEST-FIRE", "category": "fire",
+              "status": "reported", "occurred_at": start.isoformat(), "reported_at": start.isoformat()}
+    closed = {**opened, "event_id": "wg-test-fire-2", "status": "closed",
+              "occurred_at": (start + timedelta(hours=1)).isoformat()}
+    others = [e for e in sample[:3000] if e["category"] != "fire"]
+    ctx = _load(r, keys, settings, [opened, *others, closed])  # in batches of at most 500: apart
+    now = NOW.timestamp()
+    district = opened["location"]["adcode"]
+    for code in (CITY, district):
+        assert [x.code for x in OnDemand(ctx).wall.build_one(Round(ctx, now), OnDemand(ctx).scope(code)).by_category
+                if x.code == "fire"] == [], code
+        found = scope_figures(ctx, [code], now=now)[code]
+        assert found["equal"], (found["live"]["by_category"], found["rebuilt"]["by_category"])
+
+
 def test_a_places_case_list_newest_or_most_overdue_first_in_pages(r, keys, settings, sample):
     ctx = _load(r, keys, settings, sample[:6000])
     now = NOW.timestamp()

@@ -419,10 +419,13 @@ class WallBuilder:
         rows = []
         for v in values:
             lights = [c for (_, d, val), c in clocks.items() if d == dim and val == f"{prefix}{v}"]
-            rows.append(BreakdownRow(code=v, name=self._name(by, v), open=cur.get(f"{v}|open", 0),
-                                     urgent_open=cur.get(f"{v}|open_p1", 0), received_today=today.get(f"{v}|recv", 0),
-                                     handled_today=today.get(f"{v}|done", 0), red=sum(c["red"] for c in lights),
-                                     yellow=sum(c["yellow"] for c in lights)))
+            row = BreakdownRow(code=v, name=self._name(by, v), open=cur.get(f"{v}|open", 0),
+                               urgent_open=cur.get(f"{v}|open_p1", 0), received_today=today.get(f"{v}|recv", 0),
+                               handled_today=today.get(f"{v}|done", 0), red=sum(c["red"] for c in lights),
+                               yellow=sum(c["yellow"] for c in lights))
+            # a counter decremented to nought stays in its hash (a rebuild never writes it): no row of noughts
+            if row.open or row.urgent_open or row.received_today or row.handled_today or row.red or row.yellow:
+                rows.append(row)
         return sorted(rows, key=lambda r: (-r.open, r.code))
 
     def _name(self, dim: str, value: str) -> str:

@@ -17,7 +17,7 @@ def test_the_readme_test_command_is_what_ci_runs():
     block = readme.split("## Run the tests", 1)[1].split("```bash", 1)[1].split("```", 1)[0].strip()
     assert block == "bash .ci/run", "CI runs .ci/run on a fresh clone: a new user runs the same"
     ci = (REPO / ".ci" / "run").read_text()
-    assert "python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder" in ci
+    assert "python -m pytest -n 3 --dist loadgroup --no-loadscope-reorder" in ci
     assert "pip install -q -e \".[test]\"" in ci and "ruff check" in ci and "mypy feeds dashboard layouts" in ci
 
 

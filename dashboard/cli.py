@@ -453,8 +453,9 @@ def cmd_bench_web(a: argparse.Namespace, s: Settings) -> int:
         return _print_json(rep)
     w = rep["walls"]
     print(f"web: update p95 {rep['update_p95_ms']} ms (publish p95 {rep['publish_p95_ms']} ms, snapshot "
-          f"{rep['snapshot_bytes']:,} B, {rep['markers']:,} markers); {w['walls']} walls at 1 Hz: p95 "
-          f"{rep['p95_ms_100_walls']} ms, max {w['max_ms']} ms, received {w['received']}/{w['expected']} "
+          f"{rep['snapshot_bytes']:,} B, {rep['markers']:,} markers); {w['walls']} screens at 1 Hz "
+          f"({rep['server']['worker_class']}): p95 {rep['p95_ms_500_screens']} ms, max {w['max_ms']} ms, "
+          f"received {w['received']}/{w['expected']} "
           f"(1 wall: p95 {rep['p95_ms_1_wall']} ms); {'PASS' if rep['pass'] else 'FAIL'}")
     return 0
 
@@ -699,14 +700,14 @@ def build_parser() -> argparse.ArgumentParser:
     ba.add_argument("--json", action="store_true")
     ba.set_defaults(fn=cmd_bench_analyst)
 
-    bw = bs.add_parser("web", help="push: server time per wall update, latency with 100 walls at 1 Hz")
+    bw = bs.add_parser("web", help="push: server time per wall update, latency with 500 screens at 1 Hz")
     bw.add_argument("--json", action="store_true")
-    bw.add_argument("--walls", type=int, default=100, help="concurrent SSE clients")
+    bw.add_argument("--walls", type=int, default=500, help="concurrent SSE clients (screens)")
     bw.add_argument("--duration", type=float, default=25.0, help="seconds of 1 Hz updates with every wall open")
     bw.add_argument("--baseline", type=float, default=10.0, help="seconds of 1 Hz updates with one wall open")
     bw.add_argument("--updates", type=int, default=200, help="wall updates timed in process")
     bw.add_argument("--events", type=int, default=65_000, help="synthetic events in the live state (a day)")
-    bw.add_argument("--threads", type=int, help="threads per web worker (default: settings web_threads)")
+    bw.add_argument("--threads", type=int, help="threads per gthread web worker (default: settings web_threads)")
     bw.set_defaults(fn=cmd_bench_web)
     bb = bs.add_parser("browser", help="the wall in Chromium: inject → screen delay, JS heap over time")
     bb.add_argument("--json", action="store_true")

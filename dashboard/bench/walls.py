@@ -1,4 +1,4 @@
-"""`pingan bench web`: what one wall update costs the server, and push latency with 100 walls open.
+"""`pingan bench web`: what one wall update costs the server, and push latency with 500 screens open.
 
 The live state is filled with about a day of synthetic Jiangmen traffic through a real live worker
 (thousands of open cases on the map), then two things are measured:
@@ -8,8 +8,8 @@ The live state is filled with about a day of synthetic Jiangmen traffic through 
   updates, each driven by a few new events and a real snapshot build and map diff (publishing is
   timed apart, as ``publish_p95_ms`` and ``map_publish_p95_ms``); the same for GCJ-02 tiles (markers
   shifted on the way out), and the catch-up of a page that connects (the full map).
-- **walls** (over loopback): a real ``pingan web`` (gunicorn, gthread) on a free port, 100 SSE
-  clients in one asyncio process (one in five on a district), and a publisher that builds and
+- **walls** (over loopback): a real ``pingan web`` (gunicorn, its configured worker class) on a free
+  port, 500 SSE clients in one asyncio process (one in five on a district), and a publisher that builds and
   publishes every shown scope's wall snapshot once a second (the map every MAP_EVERY_S), each
   stamped with its send time just before its XADD. Each client records receive − send of every
   snapshot; a snapshot a client never sees is reported as lost. One wall alone is measured first,
@@ -58,7 +58,7 @@ from dashboard.web.push import MAX_LOG_ENTRIES, Position, Pusher
 
 UPDATE_TARGET_MS = 20.0
 WALLS_TARGET_MS = 200.0
-TARGET_WALLS = 100
+TARGET_WALLS = 500  # screens: walls and tablets, one web host (issue 18)
 WEB_WORKERS = 2
 EVENTS_PER_TICK = 3  # new events applied before each update (a busy hour is ~2 a second)
 DISTRICT_EVERY = 5  # one wall in five shows a district, the others the city
@@ -92,12 +92,12 @@ def run(settings: Settings, walls: int = TARGET_WALLS, duration_s: float = 25.0,
         worker.close()
         _wipe(r, prefix)
         r.close()
-    out["p95_ms_100_walls"] = out["walls"]["p95_ms"]
+    out["p95_ms_500_screens"] = out["walls"]["p95_ms"]  # at the screens asked for: `pass` needs 500
     out["p95_ms_1_wall"] = out["baseline"]["p95_ms"]
     out["pass"] = bool(out["update_p95_ms"] <= UPDATE_TARGET_MS and walls >= TARGET_WALLS
-                       and out["p95_ms_100_walls"] is not None and out["p95_ms_100_walls"] <= WALLS_TARGET_MS
+                       and out["p95_ms_500_screens"] is not None and out["p95_ms_500_screens"] <= WALLS_TARGET_MS
                        and out["walls"]["lost"] == 0)
-    out["targets"] = {"update_p95_ms": UPDATE_TARGET_MS, "p95_ms_100_walls": WALLS_TARGET_MS,
+    out["targets"] = {"update_p95_ms": UPDATE_TARGET_MS, "p95_ms_500_screens": WALLS_TARGET_MS,
                       "at_walls": TARGET_WALLS, "lost": 0}
     return out
 
@@ -241,7 +241,9 @@ def _time_walls(pub: _Publisher, s: Settings, scopes: list[str], ticks: int, bas
         finally:
             _stop(proc)
     return {"baseline": baseline, "walls": many,
-            "server": {"workers": WEB_WORKERS, "threads": threads, "worker_class": "gthread",
+            "server": {"workers": WEB_WORKERS, "worker_class": s.web_worker_class,
+                       **({"threads": threads} if s.web_worker_class == "gthread" else
+                          {"connections": s.web_connections}),
                        "log_problems": problems},
             "publisher_overruns": pub.overruns}
 
@@ -257,6 +259,7 @@ def _serve(s: Settings, port: int, threads: int, run_s: float, log: IO[bytes]) -
     env = {**os.environ, "PINGAN_REDIS_URL": s.redis_url, "PINGAN_KEY_PREFIX": s.key_prefix,
            "PINGAN_DATA_DIR": str(s.data_dir),
            "PINGAN_CITY_ADCODE": s.city_adcode, "PINGAN_WEB_THREADS": str(threads),
+           "PINGAN_WEB_WORKER_CLASS": s.web_worker_class,
            "PINGAN_TILE_URL": "", "PINGAN_TILE_PROBE": "false", "PINGAN_TILE_DATUM": s.tile_datum,
            # no stream may end (and reconnect) inside the run
            "PINGAN_STREAM_MAX_AGE_S": str(max(s.stream_max_age_s, run_s + CONNECT_TIMEOUT_S * 2))}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -103,8 +104,15 @@ class Settings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="Address the web server listens on.")
     web_port: int = Field(8050, description="Port of the web server (boards at /wall, health at /healthz).")
     web_workers: int = Field(2, description="gunicorn worker processes of the web server.")
+    web_worker_class: Literal["gevent", "gthread"] = Field(
+        "gevent", description="gunicorn worker class of the web server: `gevent` (a greenlet per request, "
+        "web_connections a worker; decision 035) or `gthread` (a thread per request, web_threads a worker)."
+    )
     web_threads: int = Field(
-        64, description="Threads per web worker; every open wall holds one for its push stream."
+        64, description="Threads per `gthread` web worker; every open wall holds one for its push stream."
+    )
+    web_connections: int = Field(
+        1000, description="Open connections (push streams included) per `gevent` web worker."
     )
     web_certfile: Path | None = Field(
         None, description="PEM certificate (chain): the web server speaks HTTPS itself (gunicorn's TLS)."

@@ -38,6 +38,7 @@ from dashboard.live.sla import Policies
 from dashboard.web import auth, health
 from dashboard.web.mapconf import TileProbe, display_datum
 from dashboard.web.push import BLOCK_MS, Pusher
+from dashboard.web.serve import streams
 from layouts.frame import NAV, Page, Site
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def build_id() -> str:
 
 def create_app(settings: Settings, registry: Registry = REGISTRY) -> dash.Dash:
     r = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
-        settings.redis_url, max_connections=settings.web_threads + 8, timeout=5, health_check_interval=30,
+        settings.redis_url, max_connections=streams(settings) + 8, timeout=5, health_check_interval=30,
         socket_timeout=BLOCK_MS / 1000 + 10))  # a push stream's blocking read must never outlast the socket
     keys = Keys.from_settings(settings)
     feeds = load_feeds(settings)

@@ -31,6 +31,11 @@ class _Gunicorn(BaseApplication):
         return create_app(self.settings).server
 
 
+def streams(settings: Settings) -> int:
+    """How many requests (open push streams among them) one web worker serves at once."""
+    return settings.web_connections if settings.web_worker_class == "gevent" else settings.web_threads
+
+
 def options(settings: Settings, host: str | None = None, port: int | None = None,
             workers: int | None = None) -> dict[str, Any]:
     tls = {"certfile": str(settings.web_certfile), "keyfile": str(settings.web_keyfile)} \
@@ -38,7 +43,8 @@ def options(settings: Settings, host: str | None = None, port: int | None = None
     return {
         **tls,
         "bind": f"{host or settings.web_host}:{port or settings.web_port}",
-        "workers": workers or settings.web_workers, "worker_class": "gthread", "threads": settings.web_threads,
+        "workers": workers or settings.web_workers, "worker_class": settings.web_worker_class,
+        "threads": settings.web_threads, "worker_connections": settings.web_connections,
         "timeout": 60, "graceful_timeout": GRACEFUL_S, "keepalive": 5, "control_socket_disable": True,
         "accesslog": None, "errorlog": "-", "loglevel": "warning",
     }

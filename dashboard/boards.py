@@ -11,7 +11,7 @@ from dashboard.contract.board import Board, Registry, Snapshot
 from dashboard.live.emergency_board import EmergencyBuilder, EmergencySnapshot
 from dashboard.live.wall_board import CaseMap, CaseMapBuilder, WallBuilder, WallSnapshot
 
-WALL_FIGURES = Snapshot("wall", WallSnapshot, WallBuilder,
+WALL_FIGURES = Snapshot("wall", WallSnapshot, WallBuilder, on_demand=True,
                         description="the wall's figures: cases, KPIs, SLA lights, areas, trend, ticker")
 CASE_MAP = Snapshot("wall-map", CaseMap, CaseMapBuilder, log=True, items="markers", every_s=2.0,
                     geojson=("markers",), description="every open case as a map marker")

@@ -73,6 +73,12 @@ def test_the_registry_refuses_what_cannot_work():
         REGISTRY.with_board(Board("x", "/x", ("x", "x"), ("wall",), "m", "r", "s", alerts=True))
     with pytest.raises(ValueError, match="names its items"):
         Snapshot("x", DrillSnapshot, DrillBuilder, log=True)
+    with pytest.raises(ValueError, match="cannot be built on demand"):  # below the district nothing is published
+        REGISTRY.with_board(Board("x", "/x", ("x", "x"), ("wall", "emergency"), "m", "r", "s",
+                                  levels=("city", "district", "town")))
+    with pytest.raises(ValueError, match="change log cannot be built on demand"):
+        Snapshot("x", DrillSnapshot, DrillBuilder, log=True, items="markers", on_demand=True)
+    assert REGISTRY.with_board(Board("x", "/x", ("x", "x"), ("wall",), "m", "r", "s", levels=("grid",)))
 
 
 def test_scopes_are_adcodes_with_city_as_an_alias():

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dashboard.contract.geo import districts, division_name
 
 Level = Literal["city", "district", "town", "village", "grid"]  # boards publish the first two
+PUBLISHED: frozenset[str] = frozenset({"city", "district"})  # the levels the live workers publish every round
 CITY_ALIAS = "city"
 
 EpochMs = Annotated[int, Field(description="epoch milliseconds (Beijing time is UTC+8)")]
@@ -160,10 +161,13 @@ class Snapshot:
     every_s: float | None = None  # built at most this often (None: the snapshot cadence)
     geojson: tuple[str, ...] = ()  # top-level fields holding GeoJSON, shifted into the tiles' datum
     description: str = ""
+    on_demand: bool = False  # also built for a town, village or grid when a page asks (never published)
 
     def __post_init__(self) -> None:
         if self.log != (self.items is not None):
             raise ValueError(f"snapshot {self.name}: a change log names its items field, a whole snapshot none")
+        if self.on_demand and self.log:
+            raise ValueError(f"snapshot {self.name}: a change log cannot be built on demand")
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,10 @@ class Registry:
                 raise ValueError(f"board {b.name} reads unregistered snapshots {missing or '(none)'}")
             if not b.path.startswith("/") or b.path.startswith("/stream/") or b.path.startswith("/api/"):
                 raise ValueError(f"board {b.name}: path {b.path!r} must be a page path")
+            below = [lv for lv in b.levels if lv not in PUBLISHED]
+            if below and (off := [n for n in b.snapshots if not self.snapshots[n].on_demand]):
+                raise ValueError(f"board {b.name} is shown at {', '.join(below)}, where nothing is published: "
+                                 f"{', '.join(off)} cannot be built on demand")
         if sum(1 for b in self.boards if b.alerts) > 1:
             raise ValueError("only one board can be the one red alerts pin walls to")
 

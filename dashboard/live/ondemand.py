@@ -15,7 +15,7 @@ import orjson
 from pydantic import Field
 
 from dashboard.boards import WALL_FIGURES
-from dashboard.contract.board import EpochMs, Model, Scope
+from dashboard.contract.board import PUBLISHED, EpochMs, Model, Scope, Snapshot
 from dashboard.live.counters import category_name
 from dashboard.live.places import Places
 from dashboard.live.publish import LiveContext, Round
@@ -25,7 +25,6 @@ from dashboard.live.wall_board import WallBuilder
 
 CACHE_S = 2.0  # a built snapshot is served this long (the wall's own round is 1-2 s)
 PAGE_MAX = 200
-PUBLISHED = frozenset({"city", "district"})  # the levels the live workers publish a snapshot for every round
 Order = Literal["newest", "overdue"]
 
 
@@ -140,6 +139,12 @@ class OnDemand:
                          children=[ref(s) for s in self.places.children(scope)])
 
     # --- figures ------------------------------------------------------------------------------------
+
+    def snapshot_json(self, spec: Snapshot, scope: Scope) -> bytes:
+        """A snapshot a board reads, for any place (what the push stream sends below the district)."""
+        if spec.name != WALL_FIGURES.name:
+            raise ValueError(f"snapshot {spec.name} is not built on demand")
+        return self.wall_json(scope)
 
     def wall_json(self, scope: Scope, now: float | None = None) -> bytes:
         """The wall's figures for ``scope`` as JSON (the same schema as a district's): the city's and a

@@ -26,7 +26,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
 from dashboard.boards import REGISTRY
-from dashboard.contract.board import Board, Registry, resolve
+from dashboard.contract.board import PUBLISHED, Board, Registry, resolve
 from dashboard.contract.clock import Clock
 from dashboard.contract.keys import Keys
 from dashboard.contract.settings import Settings
@@ -80,11 +80,12 @@ def create_app(settings: Settings, registry: Registry = REGISTRY) -> dash.Dash:
     app.layout = dmc.MantineProvider(forceColorScheme="dark", children=[
         dash.dcc.Location(id=NAV, refresh="callback-nav"), dash.page_container])
     guard = auth.install(app.server, settings, r, keys, registry)
-    _routes(app.server, r, keys, feeds, settings, registry, Pusher(r, keys, display_datum(settings.tile_datum),
-                                                                   settings.stream_max_age_s), build, guard)
+    on = OnDemand(LiveContext(r, keys, settings, Policies.load(settings.sla_policies), Clock.from_settings(settings),
+                              feeds, registry))
+    pusher = Pusher(r, keys, display_datum(settings.tile_datum), settings.stream_max_age_s, on_demand=on.snapshot_json)
+    _routes(app.server, r, keys, feeds, settings, registry, pusher, on, build, guard)
     _acks(app.server, r, keys, settings, registry, guard)
-    _places(app.server, LiveContext(r, keys, settings, Policies.load(settings.sla_policies),
-                                    Clock.from_settings(settings), feeds, registry))
+    _places(app.server, on)
     _history(app.server, guard.store.engine)
     # Dash registers its script paths when it first serves the index; a gunicorn worker that has not
     # yet would refuse the scripts of a page another worker served (the guard lets this one through)
@@ -179,10 +180,10 @@ def _acks(server: Any, r: redis.Redis, keys: Keys, settings: Settings, registry:
         return _json({"acknowledged": done, "refused": refused}, 200 if done or not refused else 400)
 
 
-def _places(server: Any, ctx: LiveContext) -> None:
+def _places(server: Any, on: OnDemand) -> None:
     """Any scope down to a grid, read on demand (dashboard/live/ondemand.py): where it lies and what lies
     in it, its figures, its open cases, and one case's life. The guard has checked the place's scope."""
-    on = OnDemand(ctx)
+    city = on.ctx.city
 
     @server.route("/api/places/<code>")
     def place(code: str) -> Any:
@@ -209,7 +210,7 @@ def _places(server: Any, ctx: LiveContext) -> None:
         life = on.case(case_id)
         if life is None:
             return _json({"error": "no such case (or it has left the live state)"}, 404)
-        if not current_user.covers(life.case.district or "", ctx.city):  # no district: the city's accounts only
+        if not current_user.covers(life.case.district or "", city):  # no district: the city's accounts only
             return _json({"error": f"scope: the case lies outside your scope {current_user.scope}"}, 403)
         return Response(life.model_dump_json(), mimetype="application/json")
 
@@ -286,7 +287,7 @@ def _standing(r: redis.Redis, keys: Keys, registry: Registry, board: Board | Non
 
 
 def _routes(server: Any, r: redis.Redis, keys: Keys, feeds: dict[str, Feed], settings: Settings,
-            registry: Registry, pusher: Pusher, build: str, guard: auth.Auth) -> None:
+            registry: Registry, pusher: Pusher, on: OnDemand, build: str, guard: auth.Auth) -> None:
     checks = registry.health_checks(settings.city_adcode)
     metrics_registry = CollectorRegistry(auto_describe=False)
     boards = [b.name for b in registry.boards]
@@ -300,14 +301,18 @@ def _routes(server: Any, r: redis.Redis, keys: Keys, feeds: dict[str, Feed], set
             return Response("unknown board or scope\n", status=404, mimetype="text/plain")
         last = request.headers.get("Last-Event-ID") or request.args.get("last")
         body = pusher.stream(board.name, registry.reads(board), scope.code, last, request.args.get("screen"), build,
-                             alive=guard.standing(renew=False))
+                             alive=guard.standing(renew=False), place=scope)
         return Response(stream_with_context(_guarded(body)), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @server.route("/api/snapshot/<name>")
     def snapshot(name: str) -> Any:
-        """The newest snapshot of a registered snapshot (a change log: its full state)."""
-        raw = r.get(keys.snapshot(name, g.scope.code)) if name in registry.snapshots else None
+        """The newest snapshot of a registered snapshot (a change log: its full state); below the district,
+        one built on demand."""
+        spec = registry.snapshots.get(name)
+        if spec is not None and spec.on_demand and g.scope.level not in PUBLISHED:
+            return Response(on.snapshot_json(spec, g.scope), mimetype="application/json")
+        raw = r.get(keys.snapshot(name, g.scope.code)) if spec is not None else None
         if raw is None:
             return Response('{"error": "no snapshot"}', status=404, mimetype="application/json")
         return Response(raw, mimetype="application/json")

@@ -365,10 +365,24 @@ def _scoped(auth: Auth, user: User, endpoint: str) -> Any:
         return None  # a page without ?scope= shows the account's own (its layout checks again)
     scope = requested_scope(auth.city)
     if scope is None:
-        return _refuse(404, "scope: not the city or one of its districts")
+        return _below_district(auth, user, endpoint)
     if not user.covers(scope.code, auth.city):
         return _refuse(403, f"scope: {scope.code} is outside your scope {user.scope}")
     g.scope = scope
+    return None
+
+
+def _below_district(auth: Auth, user: User, endpoint: str) -> Any:
+    """A town, village or grid named by ?scope=: only for a board shown at its level, and inside the account's
+    scope through its chain (as `_place_scoped`)."""
+    code = request.args.get("scope", "")
+    place = auth.places.scope(code) if code else None
+    levels = {lv for name in _boards_of(auth.registry, endpoint) if (b := auth.registry.board(name)) for lv in b.levels}
+    if place is None or place.level not in levels:
+        return _refuse(404, "scope: not the city, one of its districts or a place this board is shown at")
+    if not user.covers_place(auth.places.chain(place), auth.city):
+        return _refuse(403, f"scope: {code} is outside your scope {user.scope}")
+    g.scope = place
     return None
 
 

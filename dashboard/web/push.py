@@ -23,7 +23,7 @@ from typing import Any, cast
 import orjson
 import redis
 
-from dashboard.contract.board import Snapshot
+from dashboard.contract.board import PUBLISHED, Scope, Snapshot
 from dashboard.contract.geo import Datum
 from dashboard.contract.keys import Keys
 from dashboard.web.mapconf import shift_geojson
@@ -36,6 +36,9 @@ RETRY_MS = 2_000  # how soon the browser reconnects after the stream ends or bre
 SCREEN_EVERY_S = 10.0
 SCREEN_TTL_S = 30.0  # a screen not heard of for this long no longer counts as connected
 MAX_LOG_ENTRIES = 200  # per read; a page far behind gets them in several messages
+ON_DEMAND_EVERY_S = 2.0  # a place below the district: its figures asked for this often (OnDemand caches them)
+
+OnDemandBuild = Callable[[Snapshot, Scope], bytes]
 
 
 @dataclass(frozen=True)
@@ -68,16 +71,22 @@ def message(event: str, data: bytes, pos: Position | None = None) -> bytes:
 
 class Pusher:
     def __init__(self, r: redis.Redis, keys: Keys, datum: Datum = Datum.wgs84, max_age_s: float = 600,
-                 block_ms: int = BLOCK_MS) -> None:
+                 block_ms: int = BLOCK_MS, on_demand: OnDemandBuild | None = None) -> None:
         self.r, self.keys, self.datum, self.max_age_s, self.block_ms = r, keys, datum, max_age_s, block_ms
+        self.on_demand = on_demand
 
     def stream(self, board: str, specs: Sequence[Snapshot], scope: str, last: str | None = None,
-               screen: str | None = None, build: str = "", alive: Callable[[], bool] = lambda: True) -> Iterator[bytes]:
+               screen: str | None = None, build: str = "", alive: Callable[[], bool] = lambda: True,
+               place: Scope | None = None) -> Iterator[bytes]:
         """The SSE body for one page: hello, current state, then changes until max_age_s — or until
-        ``alive`` says its session has ended (checked every heartbeat), when a ``logout`` event ends it."""
+        ``alive`` says its session has ended (checked every heartbeat), when a ``logout`` event ends it.
+        A ``place`` below the district (no worker publishes for it) gets its snapshots built on demand."""
         screen = screen or uuid.uuid4().hex
         logs = self.logs(specs, scope)
         yield f"retry: {RETRY_MS}\n".encode() + message("hello", orjson.dumps({"build": build, "screen": screen}))
+        if place is not None and place.level not in PUBLISHED:
+            yield from self._built_on_demand(board, specs, place, screen, alive)
+            return
         pos, first = self.catch_up(specs, scope, Position.parse(last, len(specs)))
         yield from first
         deadline, seen_at = time.monotonic() + self.max_age_s, 0.0
@@ -96,6 +105,35 @@ class Pusher:
                     continue
                 pos, out = self.changes(got, specs, logs, pos)
                 yield from out
+        finally:
+            self.r.hdel(self.keys.screens, screen)
+
+    def _built_on_demand(self, board: str, specs: Sequence[Snapshot], place: Scope, screen: str,
+                         alive: Callable[[], bool]) -> Iterator[bytes]:
+        """A town's, village's or grid's snapshots, asked for every ON_DEMAND_EVERY_S and sent when they
+        changed (no log to resume: a reconnect gets the current ones); a ping when nothing was sent."""
+        if self.on_demand is None:
+            raise RuntimeError("this pusher builds nothing on demand")
+        sent: dict[str, bytes] = {}
+        deadline, seen_at, quiet_at = time.monotonic() + self.max_age_s, 0.0, time.monotonic()
+        try:
+            while time.monotonic() < deadline:
+                if not alive():
+                    yield message("logout", b"{}")
+                    return
+                if time.monotonic() - seen_at >= SCREEN_EVERY_S:
+                    self._seen(screen, board, place.code)
+                    seen_at = time.monotonic()
+                for spec in specs:
+                    raw = self.on_demand(spec, place)
+                    if sent.get(spec.name) != raw:
+                        sent[spec.name] = raw
+                        quiet_at = time.monotonic()
+                        yield message(spec.name, self._shifted(spec, raw))
+                if time.monotonic() - quiet_at >= self.block_ms / 1000:
+                    quiet_at = time.monotonic()
+                    yield message("ping", orjson.dumps({"t": int(time.time() * 1000)}))
+                time.sleep(ON_DEMAND_EVERY_S)
         finally:
             self.r.hdel(self.keys.screens, screen)
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 
 import orjson
 import pytest
@@ -282,21 +284,19 @@ DOWN = Board(name="down", path="/board/down", title=("下钻", "Drill down"), sn
              levels=("city", "district", "town", "village", "grid"), rotation=False, health=False)
 
 
-def _first_events(resp, n: int) -> list[tuple[str, dict]]:
-    """The first ``n`` events of an SSE response (then it is closed): (event, data)."""
-    out, buf = [], b""
-    chunks = iter(resp.response)
+def _events(resp) -> Iterator[tuple[str, dict]]:
+    """The events of an SSE response as they come: (event, data); closed when the reader stops."""
+    buf = b""
     try:
-        while len(out) < n:
-            buf += next(chunks)
+        for chunk in resp.response:
+            buf += chunk
             while b"\n\n" in buf:
                 block, buf = buf.split(b"\n\n", 1)
                 fields = dict(line.split(b": ", 1) for line in block.split(b"\n") if b": " in line)
                 if b"event" in fields:
-                    out.append((fields[b"event"].decode(), orjson.loads(fields[b"data"])))
+                    yield fields[b"event"].decode(), orjson.loads(fields[b"data"])
     finally:
         resp.close()
-    return out[:n]
 
 
 def test_a_place_below_the_district_is_pushed_on_demand_inside_the_accounts_scope(r, keys, settings, sample):
@@ -311,11 +311,22 @@ def test_a_place_below_the_district_is_pushed_on_demand_inside_the_accounts_scop
     for code in (mine["cur"]["grid"], mine["cur"]["village"], mine["cur"]["town"]):
         resp = leader.get(f"/stream/down?scope={code}")
         assert resp.status_code == 200, (code, resp.get_data(as_text=True))
-        (hello, _), (name, snap) = _first_events(resp, 2)
+        events = _events(resp)
+        (hello, _), (name, snap) = next(events), next(events)
         assert hello == "hello" and name == WALL_FIGURES.name and snap["scope"] == code
         built = orjson.loads(on.wall_json(on.scope(code)))
         assert {k: snap[k] for k in FIGURES} == {k: built[k] for k in FIGURES}, code
         assert leader.get(f"/api/snapshot/wall?scope={code}").get_json()["scope"] == code
+        if code == mine["cur"]["grid"]:  # live: a new case in the grid reaches the open stream
+            new = {**sample[0], "event_id": "wg-test-new-1", "case_id": "wg:S11-TEST-NEW", "status": "reported",
+                   "occurred_at": NOW.isoformat(), "reported_at": NOW.isoformat(),
+                   "location": {**sample[0]["location"], **{k: mine["cur"][k] for k in ("town", "village", "grid")},
+                                "adcode": TAISHAN}}
+            LiveStore(r, keys, settings, POLICIES).apply([new], now=NOW.timestamp())
+            later = next(d for e, d in islice(events, 10) if e == WALL_FIGURES.name
+                         and d["cases"]["open"] != snap["cases"]["open"])
+            assert later["cases"]["open"] == snap["cases"]["open"] + 1 and later["scope"] == code
+        events.close()
     grid = mine["cur"]["grid"]
     # the wall is shown at the city and the districts only; another district's grid is not the leader's
     assert leader.get(f"/stream/wall?scope={grid}").status_code == 404

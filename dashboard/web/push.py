@@ -82,13 +82,13 @@ class Pusher:
         ``alive`` says its session has ended (checked every heartbeat), when a ``logout`` event ends it.
         A ``place`` below the district (no worker publishes for it) gets its snapshots built on demand."""
         screen = screen or uuid.uuid4().hex
-        logs = self.logs(specs, scope)
         yield f"retry: {RETRY_MS}\n".encode() + message("hello", orjson.dumps({"build": build, "screen": screen}))
         if place is not None and place.level not in PUBLISHED:
-            yield from self._built_on_demand(board, specs, place, screen, alive)
-            return
-        pos, first = self.catch_up(specs, scope, Position.parse(last, len(specs)))
-        yield from first
+            following = self._built_on_demand(specs, place)
+        else:
+            pos, first = self.catch_up(specs, scope, Position.parse(last, len(specs)))
+            yield from first
+            following = self._read_logs(specs, scope, pos)
         deadline, seen_at = time.monotonic() + self.max_age_s, 0.0
         try:
             while time.monotonic() < deadline:
@@ -98,44 +98,45 @@ class Pusher:
                 if time.monotonic() - seen_at >= SCREEN_EVERY_S:
                     self._seen(screen, board, scope)
                     seen_at = time.monotonic()
-                got = self.r.xread({name: pos.ids[i] or "0-0" for i, name in enumerate(logs)},
-                                   count=MAX_LOG_ENTRIES, block=self.block_ms)
-                if not got:
-                    yield message("ping", orjson.dumps({"t": int(time.time() * 1000)}))
-                    continue
-                pos, out = self.changes(got, specs, logs, pos)
-                yield from out
+                out = following()
+                yield from out or [message("ping", orjson.dumps({"t": int(time.time() * 1000)}))]
         finally:
             self.r.hdel(self.keys.screens, screen)
 
-    def _built_on_demand(self, board: str, specs: Sequence[Snapshot], place: Scope, screen: str,
-                         alive: Callable[[], bool]) -> Iterator[bytes]:
-        """A town's, village's or grid's snapshots, asked for every ON_DEMAND_EVERY_S and sent when they
-        changed (no log to resume: a reconnect gets the current ones); a ping when nothing was sent."""
-        if self.on_demand is None:
+    def _read_logs(self, specs: Sequence[Snapshot], scope: str, pos: Position) -> Callable[[], list[bytes]]:
+        """What follows the catch-up: each call blocks up to block_ms on the logs and returns their changes."""
+        logs = self.logs(specs, scope)
+
+        def read() -> list[bytes]:
+            nonlocal pos
+            got = self.r.xread({name: pos.ids[i] or "0-0" for i, name in enumerate(logs)},
+                               count=MAX_LOG_ENTRIES, block=self.block_ms)
+            if not got:
+                return []
+            pos, out = self.changes(got, specs, logs, pos)
+            return out
+        return read
+
+    def _built_on_demand(self, specs: Sequence[Snapshot], place: Scope) -> Callable[[], list[bytes]]:
+        """A town's, village's or grid's snapshots: each call (after the first, ON_DEMAND_EVERY_S later)
+        builds them and returns those that changed; no log, so nothing to resume: a reconnect gets the
+        current ones."""
+        build = self.on_demand
+        if build is None:
             raise RuntimeError("this pusher builds nothing on demand")
         sent: dict[str, bytes] = {}
-        deadline, seen_at, quiet_at = time.monotonic() + self.max_age_s, 0.0, time.monotonic()
-        try:
-            while time.monotonic() < deadline:
-                if not alive():
-                    yield message("logout", b"{}")
-                    return
-                if time.monotonic() - seen_at >= SCREEN_EVERY_S:
-                    self._seen(screen, board, place.code)
-                    seen_at = time.monotonic()
-                for spec in specs:
-                    raw = self.on_demand(spec, place)
-                    if sent.get(spec.name) != raw:
-                        sent[spec.name] = raw
-                        quiet_at = time.monotonic()
-                        yield message(spec.name, self._shifted(spec, raw))
-                if time.monotonic() - quiet_at >= self.block_ms / 1000:
-                    quiet_at = time.monotonic()
-                    yield message("ping", orjson.dumps({"t": int(time.time() * 1000)}))
+
+        def built() -> list[bytes]:
+            if sent:
                 time.sleep(ON_DEMAND_EVERY_S)
-        finally:
-            self.r.hdel(self.keys.screens, screen)
+            out = []
+            for spec in specs:
+                raw = build(spec, place)
+                if sent.get(spec.name) != raw:
+                    sent[spec.name] = raw
+                    out.append(message(spec.name, self._shifted(spec, raw)))
+            return out
+        return built
 
     def logs(self, specs: Sequence[Snapshot], scope: str) -> list[str]:
         return [self.keys.snapshot_log(s.name, scope) for s in specs]

@@ -147,6 +147,7 @@ def _users(env: dict[str, str], *args: str, password: str | None = None) -> subp
                           input=None if password is None else password + "\n", capture_output=True, timeout=60)
 
 
+@pytest.mark.slow  # `pingan users` as processes
 def test_pingan_users_as_a_process(tmp_path):
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("PINGAN_")},
            "PINGAN_DATA_DIR": str(tmp_path / "var")}

@@ -119,6 +119,7 @@ def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subproces
                           capture_output=True, timeout=60)
 
 
+@pytest.mark.slow  # `pingan users` and `pingan audit` as processes
 def test_pingan_users_is_audited_and_pingan_audit_verifies_and_exports(tmp_path):
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("PINGAN_")},
            "PINGAN_DATA_DIR": str(tmp_path / "var")}

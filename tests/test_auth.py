@@ -289,6 +289,7 @@ def test_a_stream_ends_with_a_logout_event_when_its_session_is_ended(app, settin
     resp.close()
 
 
+@pytest.mark.slow  # `pingan users` as processes
 def test_disable_and_a_role_change_end_the_sessions_at_once(app, settings, r, keys, monkeypatch):
     monkeypatch.setenv("PINGAN_REDIS_URL", settings.redis_url)
     monkeypatch.setenv("PINGAN_KEY_PREFIX", settings.key_prefix)

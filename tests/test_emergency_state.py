@@ -58,6 +58,7 @@ def sim_events(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     return simulated(sim)
 
 
+@pytest.mark.slow  # a simulated storm (the module's sim_events)
 def test_fold_is_idempotent_and_order_independent(r, keys, sim_events):
     other = Keys(keys.prefix + "-b")
     try:
@@ -77,6 +78,7 @@ def test_fold_is_idempotent_and_order_independent(r, keys, sim_events):
             r.delete(k)
 
 
+@pytest.mark.slow  # a simulated storm (the module's sim_events)
 def test_simulated_storm_track_and_figures_are_whole(r, keys, sim_events):
     _store(r, keys).apply(sim_events, now=T0)
     tf = [e for e in sim_events if e["source"] == "tf"]
@@ -293,6 +295,7 @@ def test_prune_drops_only_what_is_over(r, keys):
     assert set(t["warning"]) == {"qx:NOW"} and t["gauge"] == {}
 
 
+@pytest.mark.slow  # a simulated storm (the module's sim_events)
 def test_the_snapshot_is_its_model_and_stays_small(r, keys, sim_events):
     _store(r, keys).apply(sim_events, now=T0)
     snap = _build(r, keys, T0 + 18 * HOUR)
@@ -302,6 +305,7 @@ def test_the_snapshot_is_its_model_and_stays_small(r, keys, sim_events):
     assert len(body) < 200_000, "pushed every second to every wall"
 
 
+@pytest.mark.slow  # a simulated storm (the module's sim_events)
 def test_rebuild_compares_and_repairs_the_emergency_picture(r, keys, sim_events):
     settings = Settings(redis_url=REDIS_URL, key_prefix=keys.prefix)
     _store(r, keys).apply(sim_events, now=T0)

@@ -262,6 +262,7 @@ def test_every_window_s_rates_per_district_equal_the_live_state_s_over_three_wee
                     assert row.kpis.model_dump(mode="json") == live["kpis"][w], (w, row.value)
 
 
+@pytest.mark.slow  # hours of simulated history through the adapters
 def test_backfill_writes_history_straight_into_the_archive_and_its_facts(settings: Settings, tmp_path):
     settings = settings.model_copy(update={"archive_url": f"sqlite:///{tmp_path}/h.db"})
     end = datetime(2026, 11, 20, 15, tzinfo=BEIJING)
@@ -281,6 +282,7 @@ def test_backfill_writes_history_straight_into_the_archive_and_its_facts(setting
         assert re.search(r"1[3-9]\d\*{4}\d{4}", raw), "the masked ones are there"
 
 
+@pytest.mark.slow  # `pingan backfill` and `pingan archive` as processes
 def test_pingan_backfill_and_archive_rebuild_from_the_command_line(settings: Settings, r, tmp_path):
     env = {"PINGAN_REDIS_URL": settings.redis_url, "PINGAN_KEY_PREFIX": settings.key_prefix, "PATH": "/usr/bin:/bin",
            "PINGAN_DATA_DIR": str(settings.data_dir), "PINGAN_ARCHIVE_URL": f"sqlite:///{tmp_path}/cli.db"}

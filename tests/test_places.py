@@ -225,6 +225,7 @@ def test_rebuild_compares_and_repairs_the_places_counters(r, keys, settings, sam
     assert state["id"] in {m.decode() for m in r.zrange(keys.open_cases("grid", grid), 0, -1)}
 
 
+@pytest.mark.slow  # `pingan rebuild` as processes
 def test_pingan_rebuild_scope_prints_a_grids_figures(r, keys, settings, sample):
     ctx = _load(r, keys, settings, sample[:3000])
     on = OnDemand(ctx)

@@ -322,6 +322,7 @@ def test_a_stream_says_hello_registers_its_screen_and_forgets_it_when_it_ends(r,
     assert not r.hexists(keys.screens, "wall-7")
 
 
+@pytest.mark.slow  # waits out a whole heartbeat and more
 def test_an_idle_stream_pings_instead_of_timing_out_on_the_redis_socket(keys):
     """The blocking XREAD must return before the client's socket timeout (redis-py's default, as the
     app's client uses it): otherwise a quiet wall's stream dies and it reconnects for the full map."""

@@ -28,7 +28,7 @@ import os
 import secrets
 import textwrap
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -373,29 +373,34 @@ def _scoped(auth: Auth, user: User, endpoint: str) -> Any:
 
 
 def _below_district(auth: Auth, user: User, endpoint: str) -> Any:
-    """A town, village or grid named by ?scope=: only for a board shown at its level, and inside the account's
-    scope through its chain (as `_place_scoped`)."""
-    code = request.args.get("scope", "")
-    place = auth.places.scope(code) if code else None
+    """A town, village or grid named by ?scope=: only for a board shown at its level."""
     levels = {lv for name in _boards_of(auth.registry, endpoint) if (b := auth.registry.board(name)) for lv in b.levels}
-    if place is None or place.level not in levels:
-        return _refuse(404, "scope: not the city, one of its districts or a place this board is shown at")
-    if not user.covers_place(auth.places.chain(place), auth.city):
-        return _refuse(403, f"scope: {code} is outside your scope {user.scope}")
+    place = _covered_place(auth, user, request.args.get("scope", ""), levels)
+    if isinstance(place, Response):
+        return place
     g.scope = place
     return None
 
 
 def _place_scoped(auth: Auth, user: User) -> Any:
     """A place named in the path (city, district, town, village or grid) must lie in the account's scope."""
-    code = str((request.view_args or {}).get("code", ""))
-    scope = auth.places.scope(code)
-    if scope is None:
-        return _refuse(404, f"scope: {code} is no place of the city the cases have named")
-    if not user.covers_place(auth.places.chain(scope), auth.city):
-        return _refuse(403, f"scope: {code} is outside your scope {user.scope}")
-    g.place = scope
+    place = _covered_place(auth, user, str((request.view_args or {}).get("code", "")))
+    if isinstance(place, Response):
+        return place
+    g.place = place
     return None
+
+
+def _covered_place(auth: Auth, user: User, code: str, levels: Collection[str] | None = None) -> Scope | Response:
+    """The place ``code`` names (at one of ``levels``, when given), if it lies in the account's scope through
+    its chain (a grid's code need not begin with its district's); else the refusal."""
+    place = auth.places.scope(code) if code else None
+    if place is None or (levels is not None and place.level not in levels):
+        shown = " at a level this board is shown at" if levels is not None else ""
+        return _refuse(404, f"scope: {code} is no place of the city the cases have named{shown}")
+    if not user.covers_place(auth.places.chain(place), auth.city):
+        return _refuse(403, f"scope: {code} is outside your scope {user.scope}")
+    return place
 
 
 def _boards_of(registry: Registry, endpoint: str) -> list[str]:

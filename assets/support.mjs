@@ -12,6 +12,7 @@ export const format = require("./format.js");
 export const core = require("./pingan.js");
 export const wall = require("./boards/wall.js");
 export const emergency = require("./boards/emergency.js");
+export const tablet = require("./boards/tablet.js");
 
 // a fixture, fresh each call (tests may change their copy)
 export function fixture(name) {

@@ -2,7 +2,8 @@
 
 Adding a board is a layout module (layouts/), a snapshot builder with its model (dashboard/live/),
 a renderer (assets/boards/) and a registration here; nothing else names a board. docs and README
-describe the two below as worked examples.
+describe the wall and the emergency board as worked examples; the tablet renders itself in the
+browser from GET requests only, so that it works offline (docs/decisions/036).
 """
 
 from __future__ import annotations
@@ -27,5 +28,10 @@ EMERGENCY = Board(
     title=("三防应急指挥 · 台风与力量动员", "Emergency · typhoon & mobilisation"),
     snapshots=(EMERGENCY_PICTURE.name,), layout="layouts.emergency", renderer="boards/emergency.js",
     stylesheet="boards/emergency.css", alerts=True, order=20)
+TABLET = Board(
+    name="tablet", path="/tablet", title=("领导驾驶舱 · 逐级下钻", "Leaders' tablet · drill down"),
+    snapshots=(WALL_FIGURES.name,), layout="layouts.tablet", renderer="boards/tablet.js",
+    stylesheet="boards/tablet.css", levels=("city", "district", "town", "village", "grid"), rotation=False,
+    draws_itself=True, order=30)
 
-REGISTRY = Registry([WALL_FIGURES, CASE_MAP, EMERGENCY_PICTURE], [WALL, EMERGENCY])
+REGISTRY = Registry([WALL_FIGURES, CASE_MAP, EMERGENCY_PICTURE], [WALL, EMERGENCY, TABLET])

@@ -123,11 +123,14 @@ class Page:
     viewer: Viewer | None = None  # None: nobody logged in (the renderers' fixtures)
 
     @classmethod
-    def of(cls, site: Site, board: Board, query: Mapping[str, Any], viewer: Viewer | None = None) -> Page:
-        """The page ``query`` asks for; the web's guard has already refused a scope ``viewer`` may not see,
-        and a query without one shows the viewer's own."""
+    def of(cls, site: Site, board: Board, query: Mapping[str, Any], viewer: Viewer | None = None,
+           scope: Scope | None = None) -> Page:
+        """The page ``query`` asks for; the web's guard has already refused a scope ``viewer`` may not see
+        (and resolved ``scope`` when it lies below the district), and a query without one shows the
+        viewer's own."""
         q = {k: str(v) for k, v in query.items() if v is not None}
-        scope = resolve(q.pop("scope", None) or (viewer.scope if viewer else None), site.city.code)
+        named = q.pop("scope", None)
+        scope = scope or resolve(named or (viewer.scope if viewer else None), site.city.code)
         if scope is None or scope.level not in board.levels:
             scope = site.city
         return cls(site=site, board=board, scope=scope, lang=lang_of(q.pop("lang", None), site.settings.ui_lang),
@@ -135,6 +138,8 @@ class Page:
                    query=q, viewer=viewer)
 
     def may_see(self, scope: Scope) -> bool:
+        """A city or district scope the viewer covers (what the scope select offers; the scope asked for
+        was checked through its chain already)."""
         v = self.viewer
         return v is None or v.scope == self.site.city.code or scope.code.startswith(v.scope)
 

@@ -161,10 +161,33 @@ def build(r: redis.Redis, registry: Registry = REGISTRY) -> dict[str, Any]:
             out[stem] = _json(snap)
             out[f"{stem}.frame"] = page_config(settings, registry, feeds, board, {"scope": scope, **query})
         out["wall-map.city"] = _json(built[("wall-map", CITY)])
+        out.update(_tablet(ctx, settings, registry, feeds))
         return out
     finally:
         for k in r.scan_iter(match=f"{prefix}:*", count=1000):
             r.delete(k)
+
+
+def _tablet(ctx: LiveContext, settings: Settings, registry: Registry, feeds: dict[str, Any]) -> dict[str, Any]:
+    """What the tablet reads besides the wall's snapshots: its app config, a town's figures built on demand,
+    a district's case list and one case's life."""
+    from dashboard.live.ondemand import OnDemand
+    from layouts.frame import Site
+    from layouts.tablet import app_config
+
+    on = OnDemand(ctx)
+    town, district = on.scope(f"{TAISHAN}001"), on.scope(TAISHAN)
+    assert town is not None and district is not None
+    cases = on.cases(district, "overdue", now=T)
+    life = on.case(cases.items[0].case_id, now=T)
+    assert life is not None
+    tablet = next(b for b in registry.boards if b.draws_itself)
+    config = app_config(tablet, Site.build(settings, registry, feeds, False), None, "zh", "fixture")
+    # one district of the city's boundaries is enough for the renderer's tests (all seven are 450 KB)
+    config["boundaries"] = {**config["boundaries"], "features": config["boundaries"]["features"][:1]}
+    return {"tablet.config": config,
+            "wall.town": _json(on.wall.build_one(Round(ctx, T), town)),
+            "case-list.district": cases.model_dump(mode="json"), "case-life": life.model_dump(mode="json")}
 
 
 def ctx_scopes(ctx: LiveContext) -> list[Any]:

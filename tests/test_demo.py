@@ -101,7 +101,7 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
 
 
 def _passwords(banner: str) -> dict[str, str]:
-    return dict(re.findall(r"^\s{4,}(duty|duty-taishan|leader|analyst|sysadmin|secadmin|auditor)\s+(\S+)\s",
+    return dict(re.findall(r"^\s{4,}(duty|duty-taishan|leader|leader-taishan|analyst|sysadmin|secadmin|auditor)\s+(\S+)\s",
                            banner, re.M))
 
 
@@ -109,7 +109,8 @@ def _accounts_work(banner: str, base: str, cwd: Path) -> None:
     """The banner's accounts log in (the 台山 officer only to 台山), and `pingan users` with the
     banner's variables acts on the running demo's accounts."""
     accounts = _passwords(banner)
-    assert set(accounts) == {"duty", "duty-taishan", "leader", "analyst", "sysadmin", "secadmin", "auditor"}
+    assert set(accounts) == {"duty", "duty-taishan", "leader", "leader-taishan", "analyst", "sysadmin", "secadmin",
+                             "auditor"}
     wait_until(lambda: httpx.get(f"{base}/healthz", timeout=5).status_code in (200, 503), 60, what="the web")
     with httpx.Client(base_url=base, timeout=10) as anyone:  # a wrong password, against the demo's Redis 6.2
         token = CSRF.search(anyone.get("/login").text)

@@ -16,7 +16,6 @@ import pytest
 
 from dashboard.bench import synth
 from dashboard.boards import REGISTRY, WALL_FIGURES
-from dashboard.contract.board import Board
 from dashboard.contract.clock import Clock
 from dashboard.contract.systems import load_feeds
 from dashboard.live.ondemand import OnDemand
@@ -278,13 +277,6 @@ def test_the_places_api_answers_inside_the_accounts_scope_only(app, r, keys, set
     assert app.server.test_client().get(f"/api/places/{TAISHAN}/wall").status_code == 401
 
 
-# a board shown at every level, reading the wall's figures (the tablet's shape): below the district its
-# stream and snapshot are built on demand
-DOWN = Board(name="down", path="/board/down", title=("下钻", "Drill down"), snapshots=(WALL_FIGURES.name,),
-             layout="tests.test_boards", renderer="boards/down.js", stylesheet="boards/down.css",
-             levels=("city", "district", "town", "village", "grid"), rotation=False, health=False)
-
-
 def _events(resp) -> Iterator[tuple[str, dict]]:
     """The events of an SSE response as they come: (event, data); closed when the reader stops."""
     buf = b""
@@ -306,11 +298,11 @@ def test_a_place_below_the_district_is_pushed_on_demand_inside_the_accounts_scop
     mine = next(s for s in states if s["cur"].get("adcode") == TAISHAN and s["cur"].get("grid") and _open(s))
     theirs = next(s for s in states if s["cur"].get("adcode") == KAIPING and s["cur"].get("grid"))
     s = settings.model_copy(update={"tile_probe": False, "tile_url": ""})
-    app = create_app(s, REGISTRY.with_board(DOWN))
+    app = create_app(s)
     leader = logged_in(app, s, "li-taishan", "leader", TAISHAN)
     on = OnDemand(ctx)
     for code in (mine["cur"]["grid"], mine["cur"]["village"], mine["cur"]["town"]):
-        resp = leader.get(f"/stream/down?scope={code}")
+        resp = leader.get(f"/stream/tablet?scope={code}")
         assert resp.status_code == 200, (code, resp.get_data(as_text=True))
         events = _events(resp)
         (hello, _), (name, snap) = next(events), next(events)
@@ -331,7 +323,7 @@ def test_a_place_below_the_district_is_pushed_on_demand_inside_the_accounts_scop
     grid = mine["cur"]["grid"]
     # the wall is shown at the city and the districts only; another district's grid is not the leader's
     assert leader.get(f"/stream/wall?scope={grid}").status_code == 404
-    assert leader.get(f"/stream/down?scope={theirs['cur']['grid']}").status_code == 403
-    assert leader.get("/stream/down?scope=4407-nowhere").status_code == 404
-    anyone = app.server.test_client().get(f"/stream/down?scope={grid}", headers={"Accept": "text/event-stream"})
+    assert leader.get(f"/stream/tablet?scope={theirs['cur']['grid']}").status_code == 403
+    assert leader.get("/stream/tablet?scope=4407-nowhere").status_code == 404
+    anyone = app.server.test_client().get(f"/stream/tablet?scope={grid}", headers={"Accept": "text/event-stream"})
     assert anyone.get_data().count(b"event: logout") == 1 and b"cases" not in anyone.get_data()

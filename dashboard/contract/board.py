@@ -11,7 +11,9 @@ browser draws them with the board's *renderer*. A registration says all of that 
   whole snapshot (the page needs only the newest) or a change log (the page needs every entry), and
   which of its fields carry GeoJSON (shifted into the tiles' datum on the way out);
 - whether it joins a rotating wall's views, whether `/healthz` requires its snapshots, and whether
-  red alerts pin a rotating wall to it.
+  red alerts pin a rotating wall to it;
+- whether it draws itself in the browser from GET requests (the tablet, which must work offline)
+  rather than through Dash's frame and ``set_props``.
 
 The registrations themselves are in dashboard/boards.py; a scope is named by its adcode
 everywhere (the city's and each district's), with ``city`` accepted as an alias.
@@ -134,7 +136,7 @@ class PageHead(SnapshotHead):
     clock: ClockInfo
     data_as_of: EpochMs | None = Field(description="the newest event time applied (any source)")
     feeds: list[FeedState]
-    alert: Alert | None = Field(description="red alert items standing in this scope")
+    alert: Alert | None = Field(description="red alert items standing in this scope (below the district: in its district)")
     history: HistoryLoad | None = Field(None, description="a history backfill under way or done; None: none ran")
 
 
@@ -184,6 +186,10 @@ class Board:
     rotation: bool = True  # joins a rotating wall's views
     health: bool = True  # /healthz answers 503 while its whole snapshots are missing or stale
     alerts: bool = False  # red alerts pin a rotating wall to this board
+    # draws itself in the browser from GET requests only, so a service worker can keep it offline: its layout
+    # module's layout() is only a host and its app_config() what the renderer fetches from {path}/config.json;
+    # its service worker is the renderer's file with "-sw" before ".js" (docs/decisions/036)
+    draws_itself: bool = False
     order: int = field(default=100, compare=False)  # place in the rotation and the demo's list
 
     def title_in(self, lang: str) -> str:

@@ -34,9 +34,10 @@ class DemoAccount:
 
 def demo_accounts(settings: Settings) -> list[DemoAccount]:
     """Make (or refresh) the demo's accounts in the settings' database; their new passwords."""
-    plan = [("duty", Role.DUTY, None), ("duty-taishan", Role.DUTY, TAISHAN if settings.city_adcode == "440700"
-                                                                   else None),
-            ("leader", Role.LEADER, None), ("analyst", Role.ANALYST, None), ("sysadmin", Role.SYSADMIN, None),
+    taishan = TAISHAN if settings.city_adcode == "440700" else None
+    plan = [("duty", Role.DUTY, None), ("duty-taishan", Role.DUTY, taishan),
+            ("leader", Role.LEADER, None), ("leader-taishan", Role.LEADER, taishan),
+            ("analyst", Role.ANALYST, None), ("sysadmin", Role.SYSADMIN, None),
             ("secadmin", Role.SECADMIN, None), ("auditor", Role.AUDITOR, None)]
     store = AccountStore.from_settings(settings)
     audit = AuditLog.from_settings(settings, store.engine)

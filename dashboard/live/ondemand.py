@@ -16,6 +16,7 @@ from pydantic import Field
 
 from dashboard.boards import WALL_FIGURES
 from dashboard.contract.board import PUBLISHED, EpochMs, Model, Scope, Snapshot
+from dashboard.contract.geo import Datum, from_wgs84
 from dashboard.live.counters import category_name
 from dashboard.live.places import Places
 from dashboard.live.publish import LiveContext, Round
@@ -56,6 +57,8 @@ class CaseItem(Model):
     town: str | None
     village: str | None
     grid: str | None
+    lat: float | None = Field(description="where it was reported, in the tiles' datum (None: no location)")
+    lon: float | None
     stage: str | None = Field(description="the running SLA clock due first (policy.stage)")
     due: EpochMs | None
     light: Literal["green", "yellow", "red"] | None
@@ -119,9 +122,10 @@ def _ms(t: float | None) -> int | None:
 
 
 class OnDemand:
-    def __init__(self, ctx: LiveContext, cache_s: float = CACHE_S) -> None:
+    def __init__(self, ctx: LiveContext, cache_s: float = CACHE_S, datum: Datum = Datum.wgs84) -> None:
         self.ctx, self.r, self.keys = ctx, ctx.r, ctx.keys
         self.cache_s = cache_s
+        self.datum = datum  # a case's location as the tiles draw it (the web's display datum)
         self.wall = WallBuilder(ctx)
         self.places: Places = self.wall.places
         self.deriver = Deriver(ctx.policies, ctx.keys)
@@ -206,12 +210,15 @@ class OnDemand:
         finished = cur["status"] in DONE or cur["status"] == "cancelled"
         first = None if finished else min(running, key=lambda c: c.deadline, default=None)
         names = self.ctx.source_names
+        lat, lon = cur.get("lat"), cur.get("lon")
+        if lat is not None and lon is not None and self.datum is not Datum.wgs84:
+            lat, lon = from_wgs84(lat, lon, self.datum)
         return CaseItem(
             case_id=state["id"], source=state["src"], source_name=names.get(state["src"], state["src"]),
             category=cur["category"], category_name=category_name(cur["category"]), priority=cur["priority"],
             status=cur["status"], reported_at=int(state["rep"] * 1000), updated_at=int(state["v"][0] * 1000),
             summary=cur.get("summary") or "", district=cur.get("adcode"), town=cur.get("town"),
-            village=cur.get("village"), grid=cur.get("grid"),
+            village=cur.get("village"), grid=cur.get("grid"), lat=lat, lon=lon,
             stage=f"{first.policy}.{first.stage}" if first else None, due=_ms(first.deadline) if first else None,
             light=light(first.deadline, first.yellow_at, now) if first else None,
             linked=len(state["links"]))

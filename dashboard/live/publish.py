@@ -111,11 +111,12 @@ class Round:
         """The fields of dashboard.contract.board.SnapshotHead."""
         return {"snapshot": snapshot, "scope": scope, "version": self.version, "as_of": int(self.now * 1000)}
 
-    def page_head(self, snapshot: str, scope: str) -> dict[str, Any]:
-        """The fields of dashboard.contract.board.PageHead: what a page's header shows."""
+    def page_head(self, snapshot: str, scope: str, district: str | None = None) -> dict[str, Any]:
+        """The fields of dashboard.contract.board.PageHead: what a page's header shows (below the district,
+        ``district`` names the one whose red alert stands over it: every tablet shows it)."""
         return {**self.head(snapshot, scope), "clock": ClockInfo(**self.ctx.clock.describe()),
                 "data_as_of": max(self.newest.values(), default=0) or None, "feeds": self.feeds,
-                "alert": self.alerts.get(scope) if scope in self._alert_scopes else None,
+                "alert": self.alerts.get(district or scope) if (district or scope) in self._alert_scopes else None,
                 "history": self.history}
 
     @cached_property
@@ -131,7 +132,7 @@ class Round:
 
     @cached_property
     def _alert_scopes(self) -> frozenset[str]:
-        """Alerts stand in the city and its districts: a town's, village's or grid's header reads no picture."""
+        """Alerts stand in the city and its districts; a town's, village's or grid's header shows its district's."""
         return frozenset(s.code for s in scopes(self.ctx.city))
 
 

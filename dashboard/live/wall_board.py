@@ -24,7 +24,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import Field
 
-from dashboard.contract.board import EpochMs, Model, PageHead, PointGeometry, Scope, SnapshotHead
+from dashboard.contract.board import PUBLISHED, EpochMs, Model, PageHead, PointGeometry, Scope, SnapshotHead
 from dashboard.contract.event import BEIJING
 from dashboard.live import charts, kpi
 from dashboard.live.counters import COUNT_CLOCKS, FIELD_SERIES, SUM_SCRIPT, category_name, ints, pairs
@@ -275,7 +275,7 @@ class WallBuilder:
         clocks = self._clocks(pairs_, now)
         trend = self._trend(sums["trend"], now)
         return WallSnapshot(
-            **rnd.page_head("wall", scope.code),
+            **rnd.page_head("wall", scope.code, self.places.district_of(scope) if scope.level not in PUBLISHED else None),
             newest_by_source=rnd.newest,
             cases=self._current(cur, sc),
             kpis={w: kpi.kpis(sums[w], sc.value, _overdue(clocks, sc.dim, sc.value)) for w in kpi.WINDOWS},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,10 @@ from dashboard.contract.settings import Settings
 from dashboard.contract.systems import Feed, load_feeds
 from dashboard.live import alerts
 from dashboard.live.ondemand import OnDemand, Order
+from dashboard.live.places import Places
 from dashboard.live.publish import LiveContext
 from dashboard.live.sla import Policies
-from dashboard.web import auth, health
+from dashboard.web import auth, health, shell
 from dashboard.web.mapconf import TileProbe, display_datum
 from dashboard.web.push import BLOCK_MS, Pusher
 from dashboard.web.serve import streams
@@ -76,16 +77,19 @@ def create_app(settings: Settings, registry: Registry = REGISTRY) -> dash.Dash:
         external_stylesheets=[f"/assets/{b.stylesheet}?v={build}" for b in registry.boards],
         title="平安 · 综合指挥中心", update_title="", suppress_callback_exceptions=True, serve_locally=True,
         compress=False)
-    register_pages(settings, registry, feeds, probe)
+    guard = auth.install(app.server, settings, r, keys, registry)
+    site = register_pages(settings, registry, feeds, probe, guard.places)
     app.layout = dmc.MantineProvider(forceColorScheme="dark", children=[
         dash.dcc.Location(id=NAV, refresh="callback-nav"), dash.page_container])
-    guard = auth.install(app.server, settings, r, keys, registry)
     on = OnDemand(LiveContext(r, keys, settings, Policies.load(settings.sla_policies), Clock.from_settings(settings),
-                              feeds, registry))
+                              feeds, registry), datum=display_datum(settings.tile_datum))
     pusher = Pusher(r, keys, display_datum(settings.tile_datum), settings.stream_max_age_s, on_demand=on.snapshot_json)
     _routes(app.server, r, keys, feeds, settings, registry, pusher, on, build, guard)
     _acks(app.server, r, keys, settings, registry, guard)
-    _places(app.server, on)
+    _places(app.server, on, guard)
+    for board in registry.boards:
+        if board.draws_itself:
+            shell.install(app.server, settings, board, site, guard.places, build, ASSETS)
     _history(app.server, guard.store.engine)
     # Dash registers its script paths when it first serves the index; a gunicorn worker that has not
     # yet would refuse the scripts of a page another worker served (the guard lets this one through)
@@ -93,8 +97,10 @@ def create_app(settings: Settings, registry: Registry = REGISTRY) -> dash.Dash:
     return app
 
 
-def register_pages(settings: Settings, registry: Registry, feeds: Mapping[str, Feed], probe: TileProbe) -> None:
-    """Every board as a Dash page (the page registry is the process's: it is rebuilt for this app)."""
+def register_pages(settings: Settings, registry: Registry, feeds: Mapping[str, Feed], probe: TileProbe,
+                   places: Places) -> Callable[[], Site]:
+    """Every board as a Dash page (the page registry is the process's: it is rebuilt for this app); the
+    frames' static context is returned for the other routes that need it."""
     sites: dict[bool, Site] = {}  # tiles reachable or not -> the frames' static context
 
     def site() -> Site:
@@ -107,23 +113,24 @@ def register_pages(settings: Settings, registry: Registry, feeds: Mapping[str, F
         module = importlib.import_module(board.layout)
 
         def layout(**query: Any) -> Any:  # Dash passes the query string's parameters
-            p = Page.of(site(), board, query, auth.viewer(settings.city_adcode, query.get("scope"), board.name))
-            if not p.may_see(p.scope):
-                abort(403)
-            return module.layout(p)
+            viewer, scope = auth.viewer(settings.city_adcode, query.get("scope"), board.name, places)
+            if scope.level not in board.levels:
+                abort(404)
+            return module.layout(Page.of(site(), board, query, viewer, scope))
         return layout
 
     dash.page_registry.clear()
     for board in registry.boards:
         dash.register_page(board.name, path=board.path, name=board.title[0], title=f"{board.title[0]} · 平安",
                            layout=page(board))
+    return site
 
 
 def page_config(settings: Settings, registry: Registry, feeds: Mapping[str, Feed], board_name: str,
                 query: Mapping[str, Any], tiles_ok: bool = False) -> dict[str, Any]:
     """The config a board's page hands the browser (the renderers' fixtures are made of it)."""
     board = registry.board(board_name)
-    assert board is not None
+    assert board is not None and not board.draws_itself, f"{board_name}: no frame config (it draws itself)"
     frame = importlib.import_module(board.layout).layout(Page.of(Site.build(settings, registry, feeds, tiles_ok),
                                                                  board, query))
     store = next(c for c in _walk(frame) if getattr(c, "id", None) == {"type": "frame-config", "board": board.name})
@@ -180,9 +187,10 @@ def _acks(server: Any, r: redis.Redis, keys: Keys, settings: Settings, registry:
         return _json({"acknowledged": done, "refused": refused}, 200 if done or not refused else 400)
 
 
-def _places(server: Any, on: OnDemand) -> None:
+def _places(server: Any, on: OnDemand, guard: auth.Auth) -> None:
     """Any scope down to a grid, read on demand (dashboard/live/ondemand.py): where it lies and what lies
-    in it, its figures, its open cases, and one case's life. The guard has checked the place's scope."""
+    in it, its figures, its open cases, and one case's life (each opening audited). The guard has checked
+    the place's scope."""
     city = on.ctx.city
 
     @server.route("/api/places/<code>")
@@ -208,10 +216,15 @@ def _places(server: Any, on: OnDemand) -> None:
     @server.route("/api/cases/<case_id>")
     def case_life(case_id: str) -> Any:
         life = on.case(case_id)
+        user = current_user
         if life is None:
+            guard.record(user.name, "case.open", case_id[:64], user.scope, "refused", {"reason": "no such case"})
             return _json({"error": "no such case (or it has left the live state)"}, 404)
-        if not current_user.covers(life.case.district or "", city):  # no district: the city's accounts only
-            return _json({"error": f"scope: the case lies outside your scope {current_user.scope}"}, 403)
+        where = life.case.district or city
+        if not user.covers(life.case.district or "", city):  # no district: the city's accounts only
+            guard.record(user.name, "case.open", case_id, where, "denied", {"reason": "outside the account's scope"})
+            return _json({"error": f"scope: the case lies outside your scope {user.scope}"}, 403)
+        guard.record(user.name, "case.open", case_id, where, "ok")
         return Response(life.model_dump_json(), mimetype="application/json")
 
 

@@ -103,6 +103,7 @@ NEEDS: dict[str, Perm] = {
     "/<path:path>": Perm.BOARDS, "/_dash-layout": Perm.BOARDS, "/_dash-dependencies": Perm.BOARDS,
     DASH_UPDATE: Perm.BOARDS, "/_reload-hash": Perm.BOARDS,
     "stream": Perm.BOARDS, "snapshot": Perm.BOARDS, "ack": Perm.ACK,
+    "board_config": Perm.BOARDS, "board_worker": Perm.BOARDS,  # per board that draws itself: "board_config@<name>"
     "place": Perm.PLACES, "place_wall": Perm.PLACES, "place_cases": Perm.PLACES, "case_life": Perm.PLACES,
     **dict.fromkeys(("history_counts", "history_kpis", "history_series", "history_cases"), Perm.HISTORY),
     "accounts": Perm.ACCOUNTS, "unlock": Perm.UNLOCK, "audit_page": Perm.AUDIT, "audit_export": Perm.AUDIT,
@@ -192,20 +193,22 @@ def landing(user: User, registry: Registry, city: str) -> str:
     return "/admin/audit"
 
 
-def viewer(city: str, raw_scope: str | None, board: str) -> Viewer:
-    """The logged-in account (or screen) looking at ``board`` at ``raw_scope`` (its own when None); 403
-    outside its scope or boards. A page's layout is built in a Dash callback, so this is the check of
-    the page's callback. A screen gets no CSRF token: it signs nothing, and keeps no session."""
+def viewer(city: str, raw_scope: str | None, board: str, places: Places) -> tuple[Viewer, Scope]:
+    """The logged-in account (or screen) looking at ``board`` at ``raw_scope`` (its own when None), and
+    that scope (the city, a district, or a town, village or grid through ``places``); 403 outside its
+    scope or boards. A page's layout is built in a Dash callback, so this is the check of the page's
+    callback. A screen gets no CSRF token: it signs nothing, and keeps no session."""
     user = current_user
     if not user.is_authenticated:
         abort(401)
-    scope = resolve(raw_scope or user.scope, city)
+    raw = raw_scope or user.scope
+    scope = resolve(raw, city) or places.scope(raw)
     if scope is None:
         abort(404)
-    if not user.covers(scope.code, city) or not user.shows(board):
+    if not user.covers_place(places.chain(scope), city) or not user.shows(board):
         abort(403)
     csrf = "" if user.role is Role.SCREEN else generate_csrf()
-    return Viewer(user.name, user.role.value, user.scope, user.may(Perm.ACK), csrf, user.boards)
+    return Viewer(user.name, user.role.value, user.scope, user.may(Perm.ACK), csrf, user.boards), scope
 
 
 def requested_scope(city: str) -> Scope | None:
@@ -324,7 +327,7 @@ def _guard(auth: Auth, csrf: CSRFProtect) -> Any:
         return _login_first()
     if user.must_change and endpoint not in ("password", "logout"):
         return redirect("/password") if request.method == "GET" else _refuse(401, "change the password first")
-    need = NEEDS.get(endpoint)
+    need = NEEDS.get(endpoint.partition("@")[0])
     if need is None or not user.may(need):
         return _refuse(403, "your role may not do this")
     if request.method not in SAFE_METHODS and (refused := _unsafe(endpoint, csrf)):
@@ -487,7 +490,10 @@ def _pages(server: flask.Flask, auth: Auth) -> None:
         auth.record(user.name, "logout", user.name, user.scope, "ok")
         logout_user()
         session.clear()
-        return redirect(_with_lang(auth, "/login"))
+        out = redirect(_with_lang(auth, "/login"))
+        # what a browser kept for offline use (the tablet's service worker and its cached data) goes too
+        out.headers["Clear-Site-Data"] = '"cache", "storage"'
+        return out
 
     @server.route("/password", methods=["GET", "POST"])
     def password() -> Any:

@@ -28,6 +28,8 @@
   const REFRESH_MS = 15000; // the case list and the emergency picture are read again this often
   const PREVIOUS_MS = 300000; // the previous period's KPIs (from the archive) change slowly
   const KEEP_SNAPSHOT_MS = 5000; // the newest pushed snapshot is written to the offline cache at most this often
+  const PRECACHE_AFTER_MS = 3000; // the page's scripts (Dash loads some late) are kept once it has settled
+  const STATIC = /^\/(tablet(\/config\.json)?|assets\/.*|_dash-component-suites\/.*|_dash-(layout|dependencies))$/;
   const LIGHTS = { red: "#d93b3b", yellow: "#e0a400", green: "#2f9e62" };
   const LEVEL_ZH = { city: "市", district: "区（市）", town: "镇（街）", village: "村（居）", grid: "网格" };
 
@@ -239,7 +241,8 @@
     doc.documentElement.classList.add("tablet-page");
     applyTheme(localStorage.getItem("pingan.theme") || "light");
 
-    fetchJson(`${PATH}/config.json${lang ? `?lang=${encodeURIComponent(lang)}` : ""}`).then((cfg) => {
+    const configUrl = `${PATH}/config.json${lang ? `?lang=${encodeURIComponent(lang)}` : ""}`;
+    fetchJson(configUrl).then((cfg) => {
       st.cfg = cfg;
       st.lib = NS.format.lib(cfg, 16);
       st.staleAfter = cfg.stale_after_s;
@@ -357,13 +360,36 @@
     function worker(cfg) {
       if (!navigator.serviceWorker) return; // only over HTTPS or on localhost: no offline copy elsewhere
       navigator.serviceWorker.register(`${PATH}/sw.js?v=${encodeURIComponent(cfg.build)}`, { scope: PATH })
-        .catch((err) => console.warn("pingan: no offline copy:", err));
+        .then(() => setTimeout(precache, PRECACHE_AFTER_MS), (err) => console.warn("pingan: no offline copy:", err));
+    }
+
+    // what this first visit loaded before the service worker was there to keep it: the page, its config,
+    // Dash's layout and every script and stylesheet (the worker keeps whatever comes later by itself)
+    function precache() {
+      if (!root.caches) return;
+      const urls = new Set([PATH, configUrl, "/_dash-layout", "/_dash-dependencies", st.cfg.plotly]);
+      for (const e of root.performance.getEntriesByType("resource")) urls.add(e.name);
+      for (const s of doc.querySelectorAll("script[src]")) urls.add(s.src);
+      for (const l of doc.querySelectorAll("link[rel=stylesheet][href]")) urls.add(l.href);
+      const kept = [...urls].map((u) => new URL(u, root.location.href))
+        .filter((u) => u.origin === root.location.origin && STATIC.test(u.pathname));
+      caches.open(cacheName()).then((c) => Promise.all(kept.map((u) => c.add(u.href).catch(() => null))))
+        .catch(() => {});
+    }
+
+    function cacheName() {
+      return `pingan-tablet-${st.cfg.build}`;
     }
 
     // --- a scope ---------------------------------------------------------------------------------
 
     function go(code, push) {
+      const here = new URLSearchParams(root.location.search);
       if (push) root.history.pushState({ scope: code }, "", `${PATH}?scope=${encodeURIComponent(code)}${langParam()}`);
+      else if (!here.get("scope")) {
+        here.set("scope", code); // the address always names the scope: a link to it opens the same view
+        root.history.replaceState({ scope: code }, "", `${PATH}?${here.toString()}`);
+      }
       st.pages = 1;
       st.cases = null;
       st.prev = {};
@@ -438,7 +464,7 @@
       if (!root.caches || Date.now() - st.keptAt < KEEP_SNAPSHOT_MS) return;
       st.keptAt = Date.now();
       const url = `${root.location.origin}/api/snapshot/${st.cfg.snapshot}?scope=${encodeURIComponent(snap.scope)}`;
-      caches.open(`pingan-tablet-${st.cfg.build}`).then((c) => c.put(url, new Response(JSON.stringify(snap),
+      caches.open(cacheName()).then((c) => c.put(url, new Response(JSON.stringify(snap),
         { headers: { "Content-Type": "application/json" } }))).catch(() => {});
     }
 
@@ -492,7 +518,7 @@
       const layout = Object.assign({}, fig.layout, { dragmode: false, autosize: true, height: undefined,
         font: Object.assign({}, (fig.layout || {}).font, { color: dark ? "#dfe7f2" : "#1d2733" }) });
       // no drag, no zoom, no scroll capture: a swipe over the chart scrolls the page (plotly.js #2844)
-      Plotly.react(node, fig.data, layout, { displayModeBar: false, scrollZoom: false, staticPlot: true, responsive: true });
+      Plotly.react(node, fig.data, layout, { displayModeBar: false, scrollZoom: false, staticPlot: false, responsive: true });
     }
 
     // --- the map: districts to tap at the city, the place's cases as lights below -------------------

@@ -31,7 +31,8 @@ PLOTLY = "/_dash-component-suites/plotly/package_data/plotly.min.js"
 
 def layout(page: Page) -> html.Div:
     """The host the browser's app mounts beside (it reads the scope from the address, not from here)."""
-    return html.Div(id=HOST, className="board tablet-host", **{"data-scope": page.scope.code})
+    data: dict[str, Any] = {"data-scope": page.scope.code}
+    return html.Div(id=HOST, className="board tablet-host", **data)
 
 
 def app_config(board: Board, site: Site, viewer: Viewer | None, lang: str, build: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from dashboard.boards import REGISTRY
-from dashboard.live.ondemand import CaseList, CaseLife
+from dashboard.live.ondemand import CaseLife, CaseList
 from tests.board_fixtures import FIXTURES, build, dumps
 
 REWRITE = "python -m tests.board_fixtures"

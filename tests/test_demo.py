@@ -101,7 +101,8 @@ def test_demo_comes_up_with_embedded_redis_and_stops_cleanly(tmp_path):
 
 
 def _passwords(banner: str) -> dict[str, str]:
-    return dict(re.findall(r"^\s{4,}(duty|duty-taishan|leader|leader-taishan|analyst|sysadmin|secadmin|auditor)\s+(\S+)\s",
+    names = "duty|duty-taishan|leader|leader-taishan|analyst|sysadmin|secadmin|auditor"
+    return dict(re.findall(rf"^\s{{4,}}({names})\s+(\S+)\s",
                            banner, re.M))
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -57,7 +56,8 @@ def world(tmp_path_factory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("tablet")
     prefix = f"test-tablet-{uuid.uuid4().hex[:8]}"
     now = datetime.now(UTC).replace(microsecond=0)
-    env = {**os.environ, "PINGAN_REDIS_URL": REDIS_URL, "PINGAN_KEY_PREFIX": prefix, "PINGAN_DATA_DIR": str(tmp / "var"),
+    env = {**os.environ, "PINGAN_REDIS_URL": REDIS_URL, "PINGAN_KEY_PREFIX": prefix,
+           "PINGAN_DATA_DIR": str(tmp / "var"),
            "PINGAN_TILE_URL": "", "PINGAN_TILE_PROBE": "false", "PINGAN_CLOCK_ORIGIN": str(now.timestamp()),
            "PINGAN_CLOCK_SPEED": str(SLOW_CLOCK)}
     settings = Settings(redis_url=REDIS_URL, key_prefix=prefix, data_dir=tmp / "var", tile_url="", tile_probe=False,
@@ -174,10 +174,12 @@ class Tablet:
         """Sideways scrolling, and every visible tap target under 44 px."""
         return self.js("""() => {
           const small = [];
-          for (const el of document.querySelectorAll('#tb a, #tb button, #tb [role=button], #tb input:not([type=hidden])')) {
+          const targets = '#tb a, #tb button, #tb [role=button], #tb input:not([type=hidden])';
+          for (const el of document.querySelectorAll(targets)) {
             const r = el.getBoundingClientRect();
             if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden') continue;
-            if (r.width < 44 || r.height < 44) small.push(`${el.className || el.tagName} ${Math.round(r.width)}x${Math.round(r.height)}`);
+            const size = `${Math.round(r.width)}x${Math.round(r.height)}`;
+            if (r.width < 44 || r.height < 44) small.push(`${el.className || el.tagName} ${size}`);
           }
           const de = document.documentElement;
           return {sideways: Math.max(de.scrollWidth, document.body.scrollWidth) - window.innerWidth, small};
@@ -204,7 +206,8 @@ class Tablet:
         self.page.wait_for_timeout(200)
         x, y = self.js("""code => {
           const t = pingan.tablet, f = t.cfg.boundaries.features.find((f) => f.properties.adcode === code);
-          const p = t.map.latLngToContainerPoint(f.properties.label), box = t.map.getContainer().getBoundingClientRect();
+          const p = t.map.latLngToContainerPoint(f.properties.label);
+          const box = t.map.getContainer().getBoundingClientRect();
           return [box.left + p.x, box.top + p.y]; }""", code)
         self.page.touchscreen.tap(x, y)
 
@@ -280,7 +283,8 @@ def test_a_district_leader_sees_only_their_district_at_every_level(world, browse
             t.at(rows[0])
             down.append(rows[0])
             crumbs = t.js("[...document.querySelectorAll('.tb-crumbs .tb-crumb')].map((e) => e.textContent)")
-            assert crumbs[:2] == ["全市", "台山市"] and t.js("document.querySelector('.tb-crumbs [data-go=\"440700\"]')") is None
+            assert crumbs[:2] == ["全市", "台山市"]
+            assert t.js("document.querySelector('.tb-crumbs [data-go=\"440700\"]')") is None
             listed = t.js("pingan.tablet.cases.items.map((c) => c.district)")
             assert all(d == TAISHAN for d in listed)
         assert len(down) == 4, down  # the district, a town, a village, a grid
@@ -313,7 +317,8 @@ def test_offline_a_reload_shows_the_last_data_and_back_online_it_is_live_again(w
         t.at(path[1])
         t.page.wait_for_function("() => !document.querySelector('.tb-banner').hidden", timeout=10000)
         banner = t.js("document.querySelector('.tb-banner').textContent")
-        assert banner.startswith("离线 · 数据截至 ") and t.js("document.documentElement.classList.contains('tb-offline')")
+        assert banner.startswith("离线 · 数据截至 ")
+        assert t.js("document.documentElement.classList.contains('tb-offline')")
         offline = t.shown()
         assert {k: offline[k] for k in ("now", "kpi", "rows")} == {k: before[k] for k in ("now", "kpi", "rows")}
         assert offline["as_of"] >= before["as_of"] - 6000

@@ -136,7 +136,8 @@ class PageHead(SnapshotHead):
     clock: ClockInfo
     data_as_of: EpochMs | None = Field(description="the newest event time applied (any source)")
     feeds: list[FeedState]
-    alert: Alert | None = Field(description="red alert items standing in this scope (below the district: in its district)")
+    alert: Alert | None = Field(description="red alert items standing in this scope (below the district: its "
+                                            "district's)")
     history: HistoryLoad | None = Field(None, description="a history backfill under way or done; None: none ran")
 
 

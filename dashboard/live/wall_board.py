@@ -275,7 +275,8 @@ class WallBuilder:
         clocks = self._clocks(pairs_, now)
         trend = self._trend(sums["trend"], now)
         return WallSnapshot(
-            **rnd.page_head("wall", scope.code, self.places.district_of(scope) if scope.level not in PUBLISHED else None),
+            **rnd.page_head("wall", scope.code,
+                            self.places.district_of(scope) if scope.level not in PUBLISHED else None),
             newest_by_source=rnd.newest,
             cases=self._current(cur, sc),
             kpis={w: kpi.kpis(sums[w], sc.value, _overdue(clocks, sc.dim, sc.value)) for w in kpi.WINDOWS},

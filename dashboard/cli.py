@@ -456,7 +456,9 @@ def cmd_bench_web(a: argparse.Namespace, s: Settings) -> int:
           f"{rep['snapshot_bytes']:,} B, {rep['markers']:,} markers); {w['walls']} screens at 1 Hz "
           f"({rep['server']['worker_class']}): p95 {rep['p95_ms_500_screens']} ms, max {w['max_ms']} ms, "
           f"received {w['received']}/{w['expected']} "
-          f"(1 wall: p95 {rep['p95_ms_1_wall']} ms); {'PASS' if rep['pass'] else 'FAIL'}")
+          f"(1 wall: p95 {rep['p95_ms_1_wall']} ms); a tablet's update "
+          f"{', '.join(f'{lv} {n:,} B' for lv, n in rep['tablet_update_bytes'].items())}; "
+          f"{'PASS' if rep['pass'] else 'FAIL'}")
     return 0
 
 

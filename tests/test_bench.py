@@ -64,6 +64,10 @@ def test_bench_web_reports_update_time_and_push_latency(monkeypatch, capsys):
     assert walls["walls"] == 10 and walls["connected"] == 10 and walls["errors"] == []
     assert walls["expected"] == 50 and walls["received"] > 0 and walls["received"] + walls["lost"] == 50
     assert sum(walls["scopes"].values()) == 10 and walls["scopes"]["440700"] == 8  # 2 on districts
+    assert walls["boards"] == {"tablet": 2, "wall": 8}  # one screen in four a leader's tablet
+    tablet = rep["tablet_update_bytes"]
+    assert list(tablet) == ["city", "district", "town", "village", "grid"] and all(n > 500 for n in tablet.values())
+    assert tablet["city"] > tablet["grid"]  # a grid has no rows below it
     assert rep["baseline"]["walls"] == 1 and rep["baseline"]["received"] > 0
     assert rep["server"]["log_problems"] == {}  # e.g. no stream ended by a Redis socket timeout
     assert rep["server"]["worker_class"] == "gevent" and rep["server"]["connections"] > 10

@@ -9,11 +9,15 @@ The live state is filled with about a day of synthetic Jiangmen traffic through 
   timed apart, as ``publish_p95_ms`` and ``map_publish_p95_ms``); the same for GCJ-02 tiles (markers
   shifted on the way out), and the catch-up of a page that connects (the full map).
 - **walls** (over loopback): a real ``pingan web`` (gunicorn, its configured worker class) on a free
-  port, 500 SSE clients in one asyncio process (one in five on a district), and a publisher that builds and
+  port, 500 SSE clients in one asyncio process (one in five on a district; one in four a leader's tablet,
+  whose stream carries the figures without the case map), and a publisher that builds and
   publishes every shown scope's wall snapshot once a second (the map every MAP_EVERY_S), each
   stamped with its send time just before its XADD. Each client records receive − send of every
   snapshot; a snapshot a client never sees is reported as lost. One wall alone is measured first,
   against the same server, as the baseline.
+- **tablet bytes**: what a tablet receives per update at each level, city to grid — the SSE message
+  of its scope's figures (published for the city and a district, built on demand below; the busiest
+  place of each level), beside what a wall receives (the figures and the case map's change).
 
 Everything lives under a private key prefix that is deleted afterwards; the server is stopped.
 """
@@ -45,16 +49,17 @@ import redis
 from dashboard.bench import synth
 from dashboard.bench.login import bench_account, log_in
 from dashboard.bench.snapshots import EVENTS_PER_DAY, _fill, _p95, _wipe
-from dashboard.boards import CASE_MAP, WALL, WALL_FIGURES
+from dashboard.boards import CASE_MAP, TABLET, WALL, WALL_FIGURES
 from dashboard.contract.board import Scope, Snapshot
 from dashboard.contract.geo import Datum
 from dashboard.contract.settings import Settings
 from dashboard.contract.systems import load_feeds
 from dashboard.demo.embedded_redis import free_port
+from dashboard.live.ondemand import OnDemand
 from dashboard.live.publish import Round
 from dashboard.live.worker import LiveWorker
 from dashboard.web.mapconf import display_datum
-from dashboard.web.push import MAX_LOG_ENTRIES, Position, Pusher
+from dashboard.web.push import MAX_LOG_ENTRIES, Position, Pusher, message
 
 UPDATE_TARGET_MS = 20.0
 WALLS_TARGET_MS = 200.0
@@ -62,6 +67,7 @@ TARGET_WALLS = 500  # screens: walls and tablets, one web host (issue 18)
 WEB_WORKERS = 2
 EVENTS_PER_TICK = 3  # new events applied before each update (a busy hour is ~2 a second)
 DISTRICT_EVERY = 5  # one wall in five shows a district, the others the city
+TABLET_EVERY = 4  # one screen in four is a leader's tablet
 CATCH_UPS = 5  # full-map catch-ups timed (what a page that connects costs)
 START_TIMEOUT_S = 90.0  # the server answering /healthz
 CONNECT_TIMEOUT_S = 120.0  # every wall holding its first snapshot (each receives the full map first)
@@ -85,6 +91,7 @@ def run(settings: Settings, walls: int = TARGET_WALLS, duration_s: float = 25.0,
         gc.freeze()  # the filled state is the harness's, not a web worker's: no collection re-walks it
         pub = _Publisher(worker, _new_events(worker, EVENTS_PER_TICK * (updates + ticks + base_ticks) + 50))
         out.update(_time_updates(pub, s, updates))
+        out["tablet_update_bytes"] = _tablet_bytes(worker)
         scopes = _wall_scopes(walls, worker.scopes[0].code, [sc.code for sc in worker.scopes[1:]])
         out.update(_time_walls(pub, s, scopes, ticks, base_ticks, threads or s.web_threads))
     finally:
@@ -211,6 +218,20 @@ def _one_update(r: redis.Redis, pusher: Pusher, specs: Sequence[Snapshot], logs:
 
 # --- walls: a real server, many SSE clients ----------------------------------------------------
 
+def _tablet_bytes(worker: LiveWorker) -> dict[str, int]:
+    """The SSE bytes of one tablet update at each level, at the busiest place of the level (most open
+    cases), city to grid."""
+    on = OnDemand(worker.ctx)
+    scope = on.scope(worker.scopes[0].code)
+    out: dict[str, int] = {}
+    while scope is not None:
+        out[scope.level] = len(message(WALL_FIGURES.name, on.wall_json(scope)))
+        rows = orjson.loads(on.wall_json(scope))["areas"]
+        busiest = max(rows, key=lambda a: (a["open"], a["code"]), default=None)
+        scope = on.scope(busiest["code"]) if busiest else None
+    return out
+
+
 def _wall_scopes(walls: int, city: str, district_scopes: list[str]) -> list[str]:
     out, k = [], 0
     for i in range(walls):
@@ -300,8 +321,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 class _Wall:
     """One SSE client: records receive − send of every snapshot of its phase."""
 
-    def __init__(self, n: int, scope: str, phase: str) -> None:
-        self.n, self.scope, self.phase = n, scope, phase
+    def __init__(self, n: int, scope: str, phase: str, board: str = WALL.name) -> None:
+        self.n, self.scope, self.phase, self.board = n, scope, phase, board
         self.ready = asyncio.Event()
         self.latency: dict[int, float] = {}  # bench_seq -> ms
         self.maps = 0
@@ -310,7 +331,7 @@ class _Wall:
 
     async def listen(self, client: httpx.AsyncClient) -> None:
         try:
-            url = f"/stream/{WALL.name}?scope={self.scope}&screen=bench-{self.phase}-{self.n}"
+            url = f"/stream/{self.board}?scope={self.scope}&screen=bench-{self.phase}-{self.n}"
             async with client.stream("GET", url) as resp:
                 resp.raise_for_status()
                 buf, scan = bytearray(), 0
@@ -342,7 +363,8 @@ class _Wall:
 
 async def _phase(pub: _Publisher, base: str, scopes: list[str], shown: list[str], ticks: int,
                  phase: str, cookies: httpx.Cookies) -> dict[str, Any]:
-    walls = [_Wall(i, scope, phase) for i, scope in enumerate(scopes)]
+    walls = [_Wall(i, scope, phase, TABLET.name if i % TABLET_EVERY == TABLET_EVERY - 1 else WALL.name)
+             for i, scope in enumerate(scopes)]
     limits = httpx.Limits(max_connections=len(walls) + 4, max_keepalive_connections=0)
     timeout = httpx.Timeout(None, connect=30)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout, cookies=cookies) as client:
@@ -370,6 +392,7 @@ def _phase_report(walls: list[_Wall], ticks: int, connect_s: float) -> dict[str,
     errors = sorted({w.error for w in walls if w.error})
     return {
         "walls": len(walls), "scopes": dict(sorted(Counter(w.scope for w in walls).items())),
+        "boards": dict(sorted(Counter(w.board for w in walls).items())),
         "ticks": ticks, "connected": sum(1 for w in walls if w.ready.is_set()), "connect_s": round(connect_s, 2),
         "expected": expected, "received": sum(received), "lost": expected - sum(received),
         "min_received_per_wall": min(received), "map_messages": sum(w.maps for w in walls),

@@ -91,5 +91,5 @@ def banner_lines(accounts: list[DemoAccount]) -> str:
              "              enrol an authenticator app at their first login: a TOTP code after the password)\n"]
     for a in accounts:
         where = f", scope {a.scope} 台山" if a.scope == TAISHAN else f", scope {a.scope}" if a.scope else ""
-        lines.append(f"              {a.name:<13} {a.password:<18} {a.role.value} {ROLE_ZH[a.role]}{where}\n")
+        lines.append(f"              {a.name:<14} {a.password:<18} {a.role.value} {ROLE_ZH[a.role]}{where}\n")
     return "".join(lines)

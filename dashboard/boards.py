@@ -32,6 +32,6 @@ TABLET = Board(
     name="tablet", path="/tablet", title=("领导驾驶舱 · 逐级下钻", "Leaders' tablet · drill down"),
     snapshots=(WALL_FIGURES.name,), layout="layouts.tablet", renderer="boards/tablet.js",
     stylesheet="boards/tablet.css", levels=("city", "district", "town", "village", "grid"), rotation=False,
-    draws_itself=True, order=30)
+    draws_itself=True, home_for=("leader",), order=30)
 
 REGISTRY = Registry([WALL_FIGURES, CASE_MAP, EMERGENCY_PICTURE], [WALL, EMERGENCY, TABLET])

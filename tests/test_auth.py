@@ -128,7 +128,7 @@ def test_metrics_can_require_a_bearer_token(settings, r):
 
 @pytest.mark.parametrize(("role", "lands", "allowed", "denied"), [
     ("duty", "/wall", ["/wall", "/board/emergency"], ["/admin/accounts", "/admin/audit"]),
-    ("leader", "/wall", ["/wall", "/board/emergency"], ["/admin/accounts", "/admin/audit"]),
+    ("leader", "/tablet", ["/tablet", "/wall", "/board/emergency"], ["/admin/accounts", "/admin/audit"]),
     ("analyst", "/wall", ["/wall"], ["/admin/accounts", "/admin/audit"]),
     ("sysadmin", "/admin/accounts", ["/admin/accounts"], ["/wall", "/board/emergency", "/admin/audit"]),
     ("secadmin", "/admin/accounts", ["/admin/accounts"], ["/wall", "/admin/audit"]),

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 import pytest
@@ -90,13 +91,16 @@ def world(tmp_path_factory) -> Iterator[dict[str, Any]]:
 
 
 def _caught_up(ctx: LiveContext) -> bool:
-    """The city's published figures are the rebuild's (the live worker has applied every event)."""
-    raw = ctx.r.get(ctx.keys.snapshot("wall", CITY))
-    if raw is None:
-        return False
-    snap = orjson.loads(raw)
-    found = scope_figures(ctx, [CITY], now=snap["as_of"] / 1000)[CITY]
-    return bool(found["equal"]) and snap["cases"] == found["rebuilt"]["cases"]
+    """Every group (the live state's, the archive's) has read and acknowledged every event, and the city's
+    figures are published (the rebuild below says whether they are right)."""
+    for code in ctx.feeds:
+        stream = ctx.keys.stream(code)
+        if not ctx.r.exists(stream):
+            continue
+        groups = ctx.r.xinfo_groups(stream)
+        if len(groups) < 2 or any(g["lag"] or g["pending"] for g in groups):
+            return False
+    return bool(ctx.r.exists(ctx.keys.snapshot("wall", CITY)))
 
 
 @pytest.fixture(scope="module")
@@ -274,6 +278,18 @@ def test_a_district_leader_sees_only_their_district_at_every_level(world, browse
         t.tap_district_on_map(KAIPING)  # another district on the map: nothing happens
         t.page.wait_for_timeout(800)
         assert t.page.url.endswith(f"scope={TAISHAN}")
+        # a case in the drawer stays open, and the page where it was, while the stream brings updates
+        t.page.locator(".tb-case").first.tap()
+        t.page.wait_for_function(
+            "() => !document.querySelector('.tb-drawer').hidden && !!document.querySelector('.tb-steps')")
+        case, y, at = t.js("[pingan.tablet.caseOpen, scrollY, pingan.tablet.snapAt]")
+        assert unquote(t.page.url).endswith(f"case={case}")
+        t.page.wait_for_function("at => pingan.tablet.snapAt > at", arg=at, timeout=20000)
+        after = t.js("[pingan.tablet.caseOpen, scrollY, document.querySelector('.tb-drawer').hidden]")
+        assert after == [case, y, False]
+        t.page.go_back()  # the back gesture closes the drawer first
+        t.page.wait_for_function("() => document.querySelector('.tb-drawer').hidden")
+        t.at(TAISHAN)
         down = [TAISHAN]
         while True:  # down the first place of each level with something below it
             rows = t.js("[...document.querySelectorAll('.tb-rows [data-go]')].map((e) => e.dataset.go)")

@@ -246,8 +246,14 @@
       st.cfg = cfg;
       st.lib = NS.format.lib(cfg, 16);
       st.staleAfter = cfg.stale_after_s;
-      st.win = cfg.windows[0];
+      const q = new URLSearchParams(root.location.search); // the filters a link carries
+      st.win = cfg.windows.find((w) => w.key === q.get("win")) || cfg.windows[0];
+      if (["closure", "overdue"].includes(q.get("rank"))) st.rankBy = q.get("rank");
+      if (["overdue", "newest"].includes(q.get("order"))) st.order = q.get("order");
       el.innerHTML = skeleton(cfg, st.lib);
+      for (const [group, value] of [[".tb-wins", st.win.key], [".tb-rankby", st.rankBy], [".tb-order", st.order]]) {
+        press(group, el.querySelector(`${group} [data-win="${value}"], ${group} [data-rank="${value}"], ${group} [data-order="${value}"]`));
+      }
       bind();
       plotly(cfg);
       worker(cfg);
@@ -322,19 +328,39 @@
       el.addEventListener("click", (ev) => {
         const t = ev.target.closest("[data-go],[data-case],[data-win],[data-rank],[data-order],.tb-more,.tb-close,.tb-theme,.tb-lang");
         if (!t || !el.contains(t)) return;
-        if (t.classList.contains("tb-lang")) {
+        if (t.classList.contains("tb-lang")) { // the same view in the other language
+          ev.preventDefault();
           try { localStorage.setItem("pingan.lang", t.dataset.lang); } catch (e) { /* private mode */ }
-          return; // the link itself reloads in the other language
+          const q = new URLSearchParams(root.location.search);
+          q.set("lang", t.dataset.lang);
+          root.location.assign(`${PATH}?${q.toString()}`);
+          return;
         }
         ev.preventDefault();
         if (t.dataset.go) go(t.dataset.go, true);
         else if (t.dataset.case) showCase(t.dataset.case, true);
-        else if (t.dataset.win) { st.win = st.cfg.windows.find((w) => w.key === t.dataset.win); press(".tb-wins", t); draw(); loadPrevious(); }
-        else if (t.dataset.rank) { st.rankBy = t.dataset.rank; press(".tb-rankby", t); draw(); }
-        else if (t.dataset.order) { st.order = t.dataset.order; st.pages = 1; press(".tb-order", t); loadCases(); }
+        else if (t.dataset.win) {
+          st.win = st.cfg.windows.find((w) => w.key === t.dataset.win);
+          filter("win", st.win.key, ".tb-wins", t);
+          draw();
+          loadPrevious();
+        } else if (t.dataset.rank) {
+          st.rankBy = t.dataset.rank;
+          filter("rank", st.rankBy, ".tb-rankby", t);
+          draw();
+        } else if (t.dataset.order) {
+          st.order = t.dataset.order;
+          st.pages = 1;
+          filter("order", st.order, ".tb-order", t);
+          loadCases();
+        }
         else if (t.classList.contains("tb-more")) { st.pages += 1; loadCases(); }
         else if (t.classList.contains("tb-close")) closeCase();
-        else if (t.classList.contains("tb-theme")) applyTheme(doc.documentElement.dataset.theme === "dark" ? "light" : "dark");
+        else if (t.classList.contains("tb-theme")) {
+          applyTheme(doc.documentElement.dataset.theme === "dark" ? "light" : "dark");
+          st.drawn.trend = null; // the chart's ink follows the theme
+          if (st.snap) chart(st.snap);
+        }
       });
       el.addEventListener("keydown", (ev) => {
         if (ev.key === "Enter" && ev.target.matches("[role=button]")) ev.target.click();
@@ -343,6 +369,14 @@
         // the server's Clear-Site-Data empties the cache too; this covers a browser that ignores it
         if (root.caches) caches.keys().then((ks) => ks.forEach((k) => k.startsWith("pingan-tablet") && caches.delete(k)));
       });
+    }
+
+    // a filter changed: pressed on screen and kept in the address (replaced, so back still goes up a level)
+    function filter(name, value, group, button) {
+      press(group, button);
+      const q = new URLSearchParams(root.location.search);
+      q.set(name, value);
+      root.history.replaceState(root.history.state, "", `${PATH}?${q.toString()}`);
     }
 
     function press(group, button) {
@@ -385,7 +419,11 @@
 
     function go(code, push) {
       const here = new URLSearchParams(root.location.search);
-      if (push) root.history.pushState({ scope: code }, "", `${PATH}?scope=${encodeURIComponent(code)}${langParam()}`);
+      if (push) {
+        here.set("scope", code); // the filters and the language go along; an open case does not
+        here.delete("case");
+        root.history.pushState({ scope: code }, "", `${PATH}?${here.toString()}`);
+      }
       else if (!here.get("scope")) {
         here.set("scope", code); // the address always names the scope: a link to it opens the same view
         root.history.replaceState({ scope: code }, "", `${PATH}?${here.toString()}`);
@@ -415,10 +453,6 @@
       showCase(new URLSearchParams(root.location.search).get("case"), false);
     }
 
-    function langParam() {
-      const l = new URLSearchParams(root.location.search).get("lang");
-      return l ? `&lang=${encodeURIComponent(l)}` : "";
-    }
 
     function refresh() {
       loadCases();

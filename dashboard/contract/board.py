@@ -191,6 +191,7 @@ class Board:
     # module's layout() is only a host and its app_config() what the renderer fetches from {path}/config.json;
     # its service worker is the renderer's file with "-sw" before ".js" (docs/decisions/036)
     draws_itself: bool = False
+    home_for: tuple[str, ...] = ()  # roles that land here after login (others: the first board of the rotation)
     order: int = field(default=100, compare=False)  # place in the rotation and the demo's list
 
     def title_in(self, lang: str) -> str:
@@ -248,9 +249,10 @@ class Registry:
     def alert_board(self) -> Board | None:
         return next((b for b in self.boards if b.alerts), None)
 
-    def home(self) -> Board:
-        """Where ``/`` leads: the first board of the rotation."""
-        return (self.rotation() or self.boards)[0]
+    def home(self, role: str | None = None) -> Board:
+        """Where ``/`` leads: the board made for ``role``, else the first board of the rotation."""
+        made = next((b for b in self.boards if role is not None and role in b.home_for), None)
+        return made or (self.rotation() or self.boards)[0]
 
     def health_checks(self, city: str) -> list[tuple[str, str]]:
         """(snapshot, scope code) pairs whose age `/healthz` judges: the whole snapshots of the boards

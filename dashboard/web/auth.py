@@ -186,7 +186,7 @@ def landing(user: User, registry: Registry, city: str) -> str:
         assert first is not None
         return f"{first.path}?scope={user.scope}&kiosk=1" + (f"&rotate={user.rotate_s}" if user.rotate_s else "")
     if user.may(Perm.BOARDS):
-        home = registry.home().path
+        home = registry.home(user.role.value).path
         return home if user.scope == city else f"{home}?scope={user.scope}"
     if user.may(Perm.ACCOUNTS):
         return "/admin/accounts"

@@ -14,6 +14,7 @@ Run alone with `pytest -m browser`.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -236,11 +237,31 @@ def _expected(fig: dict[str, Any]) -> dict[str, Any]:
     return {"now": now, "kpi": kpi, "rows": rows, "total": fig["cases"]["open"]}
 
 
+def _check_the_change_against_the_previous_period(t: Tablet, fig: dict[str, Any]) -> None:
+    """Each KPI's change against yesterday (the archive's read side, by the history API) is the rate now
+    minus the rate then, in points."""
+    t.page.wait_for_function("() => !document.querySelector('[data-k=\"delta.closure\"]').textContent.endsWith('—')",
+                             timeout=15000)
+    before = t.js("""async () => { const w = pingan.tablet.snap.windows.today, day = 86400000;
+      const r = await fetch(`/api/history/440700/kpis?start=${w.start - day}&end=${w.end - day}`);
+      return (await r.json())[0].kpis.rates; }""")
+    for key in ("closure", "on_time_sign_off", "response"):
+        now, then = fig["kpis"]["today"]["rates"][key]["value"], before[key]["value"]
+        shown = t.js(f"document.querySelector('[data-k=\"delta.{key}\"]').textContent")
+        if now is None or then is None:
+            assert shown.endswith("—"), key
+            continue
+        d = math.floor((now - then) * 10 + 0.5) / 10
+        assert shown == f"较上期 {'+' if d > 0 else '−' if d < 0 else '±'}{abs(d):.1f}", (key, now, then, shown)
+
+
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 def test_a_leader_taps_from_the_city_to_one_grid_and_back(world, browser, path, rebuilt, size):
     t = Tablet(browser, world["web"].url, "li", size)
     try:
         t.at(CITY)
+        if size == SIZES[0]:
+            _check_the_change_against_the_previous_period(t, rebuilt[CITY])
         seen = []
         for depth, code in enumerate(path):
             if depth == 1:

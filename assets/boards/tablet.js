@@ -303,7 +303,7 @@
         `<div class="tb-tools"><div class="tb-seg tb-wins" role="group">${wins}</div>` +
         `<button type="button" class="tb-theme" aria-label="theme">◐</button>` +
         `<a class="tb-lang" href="?lang=${other}" data-lang="${other}">${other === "en" ? "EN" : "中文"}</a>${who}</div>` +
-        `<div class="tb-asof"><span class="tb-clock">--:--:--</span> <span>${esc(lib.tr("as_of"))}</span> <span class="tb-data-asof">—</span></div></header>` +
+        `<div class="tb-asof"><span class="tb-clock">--:--:--</span> <span>${esc(lib.tr("as_of"))}</span> <span class="tb-data-asof">—</span><span class="tb-history"></span></div></header>` +
         `<div class="tb-banner" hidden></div><a class="tb-alert" hidden></a>` +
         `<section class="tb-emergency" hidden></section>` +
         `<section class="tb-now"></section>` +
@@ -643,8 +643,10 @@
       }).catch((err) => console.warn("pingan: cases", err));
     }
 
+    // the previous period by where it starts: its end moves on with the clock, and it is read again
+    // every PREVIOUS_MS
     function prevKey(per) {
-      return `${st.place.scope.code}|${per.prevStart}|${per.prevEnd}`;
+      return `${st.place.scope.code}|${st.win.key}|${per.prevStart}`;
     }
 
     function loadPrevious() {
@@ -731,6 +733,10 @@
       const speed = st.snap && st.snap.clock && st.snap.clock.speed;
       const t = st.snap ? st.snap.as_of + (now - st.snapAt) * (speed || 1) : now;
       $(".tb-clock").textContent = lib.bj(t, "time");
+      // the previous periods come from the archive: while history is still being written, say so
+      const h = st.snap && st.snap.history;
+      $(".tb-history").textContent = h && h.state === "loading"
+        ? " · " + lib.tr("history_loading", { d: Math.floor(h.done_days), n: Math.round(h.days) }) : "";
       const text = bannerText(st, now, lib);
       const b = $(".tb-banner");
       b.hidden = !text;

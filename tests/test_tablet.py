@@ -110,3 +110,25 @@ def test_logging_out_clears_what_the_browser_kept(app, settings):
     token = csrf_of(client.get("/password").get_data(as_text=True))
     resp = client.post("/logout", data={"csrf_token": token}, headers=ORIGIN)
     assert resp.status_code == 302 and resp.headers["Clear-Site-Data"] == '"cache", "storage"'
+
+
+def test_a_places_children_lie_at_the_middle_of_their_open_cases_on_the_tiles(app, r, keys, settings, sample):
+    _load(r, keys, settings, sample)
+    states = [s for s in _states(r, keys) if _open(s) and s["cur"].get("adcode") == TAISHAN]
+    leader = logged_in(app, settings, "li-taishan", "leader", TAISHAN)
+    place = leader.get(f"/api/places/{TAISHAN}").get_json()
+    by_town: dict[str, list[tuple[float, float]]] = {}
+    for s in states:
+        if s["cur"].get("town") and s["cur"].get("lat") is not None:
+            by_town.setdefault(s["cur"]["town"], []).append((s["cur"]["lat"], s["cur"]["lon"]))
+    assert by_town and len(states) < 2000  # every open case of the district is read
+    for kid in place["children"]:
+        pts = by_town.get(kid["code"])
+        if not pts:
+            assert kid["at"] is None, kid
+            continue
+        lat = sorted(p[0] for p in pts)
+        lon = sorted(p[1] for p in pts)
+        mid = ((lat[(len(lat) - 1) // 2] + lat[len(lat) // 2]) / 2, (lon[(len(lon) - 1) // 2] + lon[len(lon) // 2]) / 2)
+        assert tuple(kid["at"]) == pytest.approx(from_wgs84(*mid, "gcj02"), abs=1e-6), kid["code"]
+    assert all(p.get("at") is None for p in place["chain"])

@@ -216,6 +216,26 @@ class Tablet:
           return [box.left + p.x, box.top + p.y]; }""", code)
         self.page.touchscreen.tap(x, y)
 
+    def tap_place_on_map(self, code: str) -> None:
+        """A tap on the place's marker where no other marker covers it (zoomed in until one is found)."""
+        self.js("() => document.querySelector('.tb-map').scrollIntoView({block: 'center'})")
+        for _ in range(4):
+            self.page.wait_for_timeout(300)
+            point = self.js("""code => {
+              const el = document.querySelector(`.tb-place[data-place="${code}"]`), r = el.getBoundingClientRect();
+              for (let i = 1; i < 8; i++) for (let j = 1; j < 8; j++) {
+                const x = r.left + r.width * i / 8, y = r.top + r.height * j / 8;
+                if (el.contains(document.elementFromPoint(x, y))) return [x, y];
+              }
+              pingan.tablet.map.setView(pingan.tablet.map.layerPointToLatLng(
+                pingan.tablet.map.latLngToLayerPoint(pingan.tablet.place.children.find((c) => c.code === code).at)),
+                pingan.tablet.map.getZoom() + 1, {animate: false});
+              return null; }""", code)
+            if point:
+                self.page.touchscreen.tap(*point)
+                return
+        raise AssertionError(f"the marker of {code} is covered at every zoom tried")
+
     def tap(self, code: str) -> None:
         self.page.locator(f".tb-rows [data-go='{code}']").tap()
 
@@ -266,8 +286,10 @@ def test_a_leader_taps_from_the_city_to_one_grid_and_back(world, browser, path, 
         for depth, code in enumerate(path):
             if depth == 1:
                 t.tap_district_on_map(code)  # a district is tapped on the map
-            elif depth > 1:
-                t.tap(code)  # towns and below on the ranked list of the level above
+            elif depth == 2:
+                t.tap_place_on_map(code)  # a town, as a marker on the map
+            elif depth > 2:
+                t.tap(code)  # villages and grids on the ranked list of the level above
             t.at(code)
             shown, want = t.shown(), _expected(rebuilt[code])
             assert {k: shown[k] for k in ("now", "kpi", "rows")} == {k: want[k] for k in ("now", "kpi", "rows")}, code

@@ -579,6 +579,7 @@
           },
         }).addTo(st.map);
         st.layers.points = L.layerGroup().addTo(st.map);
+        st.layers.places = L.layerGroup().addTo(st.map);
         st.map.fitBounds(st.cfg.bounds, { animate: false });
       }
       const scope = st.place.scope;
@@ -590,6 +591,29 @@
         st.map.fitBounds(layer ? layer.getBounds() : st.cfg.bounds, { animate: false });
       } else if (s.area_level === "district") {
         st.layers.districts.setStyle((f) => districtStyle(f));
+      }
+      placeMarkers(s);
+    }
+
+    // the places one level down, below the city (no polygons exist for them): a marker each at the
+    // middle of its open cases (the places API's `at`), its open cases on it, a tap opens it
+    function placeMarkers(s) {
+      const L = root.L;
+      const rows = Object.fromEntries((s.areas || []).map((a) => [a.code, a]));
+      const kids = st.place.scope.level === "city" ? [] : st.place.children.filter((c) => c.at);
+      const key = JSON.stringify(kids.map((c) => [c.code, (rows[c.code] || {}).open, (rows[c.code] || {}).red]));
+      if (st.drawn.places === key) return;
+      st.drawn.places = key;
+      st.layers.places.clearLayers();
+      for (const c of kids) {
+        const row = rows[c.code] || {};
+        const icon = L.divIcon({ className: `tb-place${row.red ? " red" : ""}`, iconSize: [48, 48],
+                                 html: `<b>${st.lib.fmt(row.open || 0)}</b><span>${esc(c.name)}</span>` });
+        const m = L.marker(c.at, { icon, title: c.name, keyboard: false, riseOnHover: true });
+        m.on("click", () => go(c.code, true));
+        st.layers.places.addLayer(m);
+        const node = m.getElement();
+        if (node) node.dataset.place = c.code;
       }
     }
 

@@ -9,6 +9,7 @@ cached for a couple of seconds so a roomful of tablets on one grid costs one bui
 from __future__ import annotations
 
 from collections.abc import Sequence
+from statistics import median
 from typing import Any, Literal
 
 import orjson
@@ -26,6 +27,7 @@ from dashboard.live.wall_board import WallBuilder
 
 CACHE_S = 2.0  # a built snapshot is served this long (the wall's own round is 1-2 s)
 PAGE_MAX = 200
+MIDDLE_CASES = 2000  # a scope's newest open cases read to place its children on a map (a district has ~1,000)
 Order = Literal["newest", "overdue"]
 
 
@@ -33,6 +35,9 @@ class PlaceRef(Model):
     code: str
     level: str
     name: str
+    at: tuple[float, float] | None = Field(None, description=(
+        "a place below the district (no polygons exist for it), as one of a scope's children: the median "
+        "[lat, lon] of its located open cases among the scope's newest MIDDLE_CASES, in the tiles' datum"))
 
 
 class PlaceInfo(Model):
@@ -137,10 +142,29 @@ class OnDemand:
         return self.places.scope(code)
 
     def place(self, scope: Scope) -> PlaceInfo:
-        def ref(s: Scope) -> PlaceRef:
-            return PlaceRef(code=s.code, level=s.level, name=s.name)
+        def ref(s: Scope, at: tuple[float, float] | None = None) -> PlaceRef:
+            return PlaceRef(code=s.code, level=s.level, name=s.name, at=at)
+        kids = self.places.children(scope)
+        at = self._middles(scope, kids[0].level) if kids and scope.level != "city" else {}
         return PlaceInfo(scope=ref(scope), chain=[ref(s) for s in self.places.chain(scope)],
-                         children=[ref(s) for s in self.places.children(scope)])
+                         children=[ref(s, at.get(s.code)) for s in kids])
+
+    def _middles(self, scope: Scope, level: str) -> dict[str, tuple[float, float]]:
+        """Where each child of ``scope`` (at ``level``) lies, for a map with no polygons below the district:
+        the median location of its open cases, of the scope's newest MIDDLE_CASES (a bounded read)."""
+        ids = [m.decode() for m in self.r.zrevrange(self.keys.open_cases(*self._dim(scope)), 0,  # type: ignore[union-attr]
+                                                     MIDDLE_CASES - 1)]
+        points: dict[str, list[tuple[float, float]]] = {}
+        field = "adcode" if level == "district" else level
+        for state in self._states(ids):
+            cur = state["cur"] if state else {}
+            if cur.get(field) and cur.get("lat") is not None and cur.get("lon") is not None:
+                points.setdefault(cur[field], []).append((cur["lat"], cur["lon"]))
+        out = {}
+        for code, pts in points.items():
+            lat, lon = median(p[0] for p in pts), median(p[1] for p in pts)
+            out[code] = from_wgs84(lat, lon, self.datum) if self.datum is not Datum.wgs84 else (lat, lon)
+        return out
 
     # --- figures ------------------------------------------------------------------------------------
 

@@ -37,14 +37,13 @@ from dashboard.contract.systems import load_feeds
 from dashboard.live.publish import LiveContext
 from dashboard.live.rebuild import scope_figures
 from dashboard.live.sla import Policies
-from tests.browser import ARGS, CHROMIUM, Web, require_chromium
+from tests.browser import Web, chromium, require_chromium
 from tests.conftest import REDIS_URL, REPO
 from tests.e2e import stop, wait_until
 from tests.logins import PASSWORD, add_account
 from tests.test_wall_browser import _fixed1
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("tablet-browser")]
-sync_api = pytest.importorskip("playwright.sync_api")
 
 CITY, TAISHAN, KAIPING = "440700", "440781", "440783"
 # iPad-class screens, landscape and portrait, and a phone
@@ -125,10 +124,7 @@ def rebuilt(world, path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    yield from chromium()
 
 
 class Tablet:

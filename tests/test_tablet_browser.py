@@ -44,6 +44,7 @@ from tests.logins import PASSWORD, add_account
 from tests.test_wall_browser import _fixed1
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("tablet-browser")]
+sync_api = pytest.importorskip("playwright.sync_api")
 
 CITY, TAISHAN, KAIPING = "440700", "440781", "440783"
 # iPad-class screens, landscape and portrait, and a phone
@@ -149,6 +150,16 @@ class Tablet:
 
     def at(self, code: str) -> None:
         """Wait until the page shows ``code``: the address, the breadcrumbs and the snapshot drawn."""
+        try:
+            self._at(code)
+        except sync_api.TimeoutError:
+            raise AssertionError(f"not at {code}: {self.page.url} " + str(self.js(
+                """() => { const t = pingan.tablet;
+                  return [t.want, t.place && t.place.scope.code, t.snap && t.snap.scope, t.cases && t.cases.scope,
+                          document.querySelector('.tb-crumbs').textContent]; }""")) +
+                f" errors {self.errors}") from None
+
+    def _at(self, code: str) -> None:
         self.page.wait_for_function(
             """code => { const t = window.pingan && pingan.tablet; return t && t.place && t.snap
                  && t.place.scope.code === code && t.snap.scope === code && t.cases && t.cases.scope === code
@@ -202,15 +213,16 @@ class Tablet:
         return before, self.js("scrollY")
 
     def tap_district_on_map(self, code: str) -> None:
-        """A tap on the district's polygon, at its label point."""
+        """A tap on the district's polygon, at its label point (once nothing else is over it)."""
         self.js("() => document.querySelector('.tb-map').scrollIntoView({block: 'center'})")
-        self.page.wait_for_timeout(200)
-        x, y = self.js("""code => {
+        point = self.page.wait_for_function("""code => {
           const t = pingan.tablet, f = t.cfg.boundaries.features.find((f) => f.properties.adcode === code);
           const p = t.map.latLngToContainerPoint(f.properties.label);
-          const box = t.map.getContainer().getBoundingClientRect();
-          return [box.left + p.x, box.top + p.y]; }""", code)
-        self.page.touchscreen.tap(x, y)
+          const box = t.map.getContainer().getBoundingClientRect(), x = box.left + p.x, y = box.top + p.y;
+          const hit = document.elementFromPoint(x, y);
+          return hit && hit.tagName === 'path' && t.map.getContainer().contains(hit) ? [x, y] : null; }""",
+                                            arg=code, timeout=10000).json_value()
+        self.page.touchscreen.tap(*point)
 
     def tap_place_on_map(self, code: str) -> None:
         """A tap on the place's marker where no other marker covers it (zoomed in until one is found)."""

@@ -234,7 +234,7 @@ def test_wall_recovers_after_the_web_server_restarts(browser, pipeline):
 
 
 BOARD_ROLES = {"duty", "leader", "analyst"}
-LANDING = {"duty": "/wall", "leader": "/wall", "analyst": "/wall", "sysadmin": "/admin/accounts",
+LANDING = {"duty": "/wall", "leader": "/tablet", "analyst": "/wall", "sysadmin": "/admin/accounts",
            "secadmin": "/admin/accounts", "auditor": "/admin/audit"}
 FETCH_STATUS = "async (url) => { const r = await fetch(url); return [r.status, await r.text()]; }"
 

@@ -51,6 +51,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "tb_response": ("应急响应", "Response level"),
     "tb_storm_km": ("距本市 {km} 公里", "{km} km from the city"),
     "tb_closest": ("最近时刻", "closest at"),
+    "tb_force7_at": ("7级风圈预计 {t} 抵达", "force-7 winds from {t}"),
+    "tb_force7_in": ("已在7级风圈内", "inside the force-7 wind circle"),
     "tb_deployed": ("出动人员", "Deployed"),
     "tb_transferred": ("转移群众", "Transferred"),
     "tb_reports": ("力量报告", "Reports"),

@@ -374,9 +374,10 @@ def test_offline_a_reload_shows_the_last_data_and_back_online_it_is_live_again(w
         t.tap_district_on_map(path[1])
         t.at(path[1])
         # the service worker is in charge and has kept the page (a first visit is kept once it has settled)
-        t.page.wait_for_function("""async () => navigator.serviceWorker.controller !== null
-          && (await caches.keys()).length > 0 && (await (await caches.open((await caches.keys())[0])).match('/tablet'))
-             !== undefined""", timeout=20000, polling=500)
+        t.page.wait_for_function("""async (code) => { if (!navigator.serviceWorker.controller) return false;
+          const names = await caches.keys(), kept = names.length && await caches.open(names[0]);
+          return !!kept && !!await kept.match('/tablet') && !!await kept.match(`/api/places/${code}`); }""",
+                                 arg=path[1], timeout=20000, polling=500)
         t.page.wait_for_timeout(5500)  # a pushed snapshot written into the cache
         before = t.shown()
         t.context.set_offline(True)

@@ -29,7 +29,8 @@
   const PREVIOUS_MS = 300000; // the previous period's KPIs (from the archive) change slowly
   const KEEP_SNAPSHOT_MS = 5000; // the newest pushed snapshot is written to the offline cache at most this often
   const PRECACHE_AFTER_MS = 3000; // the page's scripts (Dash loads some late) are kept once it has settled
-  const STATIC = /^\/(tablet(\/config\.json)?|assets\/.*|_dash-component-suites\/.*|_dash-(layout|dependencies))$/;
+  // what the service worker keeps (tablet-sw.js KEPT): the page, its scripts, and the data of places visited
+  const KEPT = /^\/(tablet(\/config\.json)?|assets\/.*|_dash-component-suites\/.*|_dash-(layout|dependencies)|api\/(snapshot|places|cases)\/.*|api\/history\/[^/]+\/kpis)$/;
   const LIGHTS = { red: "#d93b3b", yellow: "#e0a400", green: "#2f9e62" };
   const LEVEL_ZH = { city: "市", district: "区（市）", town: "镇（街）", village: "村（居）", grid: "网格" };
 
@@ -192,10 +193,12 @@
     if (resp) parts.push(`<div class="tb-em-level sev${resp.severity}"><b>${esc(lib.tr("tb_response"))} ${esc(resp.level || "")}</b>` +
       `<span>${esc(resp.hazard || "")} ${esc(resp.action || "")}</span></div>`);
     if (storm) {
-      const here = (em.districts || []).find((d) => d.selected) || null;
-      const at = here && here.closest_at ? lib.bj(here.closest_at, "dhm") : "—";
+      const w = arrival(em.districts || []);
+      const wind = !w.force7 ? "" : w.force7.inside ? lib.tr("tb_force7_in") : lib.tr("tb_force7_at", { t: lib.bj(w.force7.at, "dhm") });
       parts.push(`<div class="tb-em-storm"><b>${esc(lib.lang === "en" ? storm.name_en : storm.name_zh)}</b>` +
-        `<span>${esc(lib.tr("tb_storm_km", { km: storm.distance_km }))}</span><span>${esc(lib.tr("tb_closest"))} ${esc(at)}</span></div>`);
+        `<span>${esc(lib.tr("tb_storm_km", { km: storm.distance_km }))}</span>` +
+        `<span>${esc(lib.tr("tb_closest"))} ${w.closest ? lib.bj(w.closest, "dhm") : "—"}</span>` +
+        (wind ? `<span class="tb-em-wind">${esc(wind)}</span>` : "") + "</div>");
     }
     if (warned.length) parts.push(`<ul class="tb-em-warn">${warned.map((d) => `<li class="rank${d.warning_rank}">` +
       `<b>${esc(d.name)}</b> ${d.warnings.map((w) => esc(w.headline)).slice(0, 2).join("；")}</li>`).join("")}</ul>`);
@@ -205,6 +208,17 @@
       `<span>${esc(lib.tr("tb_reports"))} <b>${lib.fmt(m.reports)}</b></span></div>`);
     if (path) parts.push(`<a class="tb-em-go" href="${esc(path)}?scope=${esc(scope)}">${esc(lib.tr("tb_to_emergency"))} ›</a>`);
     return parts.join("");
+  }
+
+  // when the storm comes closest and its force-7 wind circle arrives: the district shown, or at the
+  // city the first district it reaches
+  function arrival(rows) {
+    const here = rows.find((d) => d.selected);
+    const of = here ? [here] : rows;
+    const winds = of.map((d) => d.force7).filter((x) => x && (x.inside || x.at));
+    winds.sort((a, b) => (b.inside - a.inside) || (a.at - b.at));
+    const closest = of.map((d) => d.closest_at).filter((x) => x != null);
+    return { force7: winds[0] || null, closest: closest.length ? Math.min(...closest) : null };
   }
 
   // the banner over the page: offline (with when the data is from), or the data stopped updating
@@ -398,7 +412,8 @@
     }
 
     // what this first visit loaded before the service worker was there to keep it: the page, its config,
-    // Dash's layout and every script and stylesheet (the worker keeps whatever comes later by itself)
+    // Dash's layout, every script and stylesheet, and the data of the places opened so far (the worker
+    // keeps whatever comes later by itself)
     function precache() {
       if (!root.caches) return;
       const urls = new Set([PATH, configUrl, "/_dash-layout", "/_dash-dependencies", st.cfg.plotly]);
@@ -406,7 +421,7 @@
       for (const s of doc.querySelectorAll("script[src]")) urls.add(s.src);
       for (const l of doc.querySelectorAll("link[rel=stylesheet][href]")) urls.add(l.href);
       const kept = [...urls].map((u) => new URL(u, root.location.href))
-        .filter((u) => u.origin === root.location.origin && STATIC.test(u.pathname));
+        .filter((u) => u.origin === root.location.origin && KEPT.test(u.pathname));
       caches.open(cacheName()).then((c) => Promise.all(kept.map((u) => c.add(u.href).catch(() => null))))
         .catch(() => {});
     }
@@ -770,6 +785,6 @@
     }
   }
 
-  return { PATH, period, delta, ranked, crumbs, crumbsHtml, nowHtml, kpisHtml, rankHtml, caseRowsHtml, lifeHtml,
+  return { PATH, period, delta, ranked, crumbs, arrival, crumbsHtml, nowHtml, kpisHtml, rankHtml, caseRowsHtml, lifeHtml,
            emergencyHtml, bannerText, start };
 });

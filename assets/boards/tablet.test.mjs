@@ -116,6 +116,14 @@ test("the emergency picture: the response, the warned districts, the storm and t
   assert.ok(html.includes(`${lib.tr("tb_response")} ${em.response.level}`));
   for (const d of em.districts.filter((x) => x.warning_rank > 0)) assert.ok(html.includes(`<b>${d.name}</b>`), d.name);
   assert.ok(html.includes(lib.tr("tb_storm_km", { km: em.storm.distance_km })));
+  const here = em.districts.find((d) => d.selected);
+  assert.ok(html.includes(`${lib.tr("tb_closest")} ${lib.bj(here.closest_at, "dhm")}`), "the district's closest approach");
+  assert.ok(html.includes(lib.tr(here.force7.inside ? "tb_force7_in" : "tb_force7_at")));
+  const city = fixture("emergency.city");
+  const first = Math.min(...city.districts.map((d) => d.closest_at).filter((x) => x != null));
+  assert.equal(tablet.arrival(city.districts).closest, first, "at the city: the first district the storm nears");
+  const out = city.districts.map((d) => ({ ...d, force7: { at: d.code === "440783" ? 5 : 9, inside: false } }));
+  assert.equal(tablet.arrival(out).force7.at, 5);
   assert.ok(html.includes('href="/board/emergency?scope=440781"'));
   assert.ok(html.includes(`<b>${lib.fmt(em.mobilisation.deployed)}</b>`));
   const calm = { ...em, response: null, storm: null, districts: em.districts.map((d) => ({ ...d, warning_rank: 0 })) };

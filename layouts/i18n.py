@@ -48,6 +48,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "tb_deadline": ("时限", "Deadline"),
     "tb_stopped": ("完成于", "Done at"),
     "tb_linked": ("其他系统关联上报", "Linked reports"),
+    "tb_no_clock": ("该类事项无办理时限", "No SLA clock for this kind of case"),
     "tb_response": ("应急响应", "Response level"),
     "tb_storm_km": ("距本市 {km} 公里", "{km} km from the city"),
     "tb_closest": ("最近时刻", "closest at"),

@@ -158,9 +158,9 @@
 
   // a case's whole life: its steps, each SLA clock with its deadline and whether it was met, the
   // reports of the same incident through other systems
-  function lifeHtml(life, lib) {
+  function lifeHtml(life, lib, names) {
     const c = life.case;
-    const where = [c.district, c.town, c.village, c.grid].filter(Boolean).join(" › ");
+    const where = [c.district, c.town, c.village, c.grid].filter(Boolean).map((x) => (names || {})[x] || x).join(" › ");
     const steps = life.steps.map((st) => `<li><time>${lib.bj(st.at, "md")}</time><span>${esc(lib.tr("status." + st.status))}` +
       `${st.satisfaction ? " · " + esc(st.satisfaction) : ""}</span></li>`).join("");
     const clocks = life.clocks.map((k) => {
@@ -177,7 +177,8 @@
       `<div class="tb-minimap" ${c.lat == null ? "hidden" : ""}></div>` +
       `<h4>${esc(lib.tr("tb_timeline"))}</h4><ol class="tb-steps">${steps}</ol>` +
       `<h4>${esc(lib.tr("sla"))}</h4><table class="tb-clocks"><thead><tr><th>${esc(lib.tr("stage"))}</th>` +
-      `<th>${esc(lib.tr("tb_deadline"))}</th><th>${esc(lib.tr("tb_stopped"))}</th><th></th></tr></thead><tbody>${clocks}</tbody></table>` +
+      `<th>${esc(lib.tr("tb_deadline"))}</th><th>${esc(lib.tr("tb_stopped"))}</th><th></th></tr></thead>` +
+      `<tbody>${clocks || `<tr><td colspan="4" class="tb-empty">${esc(lib.tr("tb_no_clock"))}</td></tr>`}</tbody></table>` +
       `<h4>${esc(lib.tr("tb_linked"))} (${life.linked.length})</h4><ul class="tb-linked">${linked || `<li class="tb-empty">—</li>`}</ul>`;
   }
 
@@ -734,7 +735,9 @@
       $(".tb-life").innerHTML = `<p class="tb-empty">…</p>`;
       fetchJson(`/api/cases/${encodeURIComponent(id)}`).then((life) => {
         if (st.caseOpen !== id) return;
-        $(".tb-life").innerHTML = lifeHtml(life, st.lib);
+        const names = Object.fromEntries([...(st.place ? st.place.chain : []), ...(st.place ? st.place.children : [])]
+          .map((p) => [p.code, p.name]));
+        $(".tb-life").innerHTML = lifeHtml(life, st.lib, names);
         miniMap(life.case);
       }).catch((err) => { $(".tb-life").innerHTML = `<p class="tb-empty">${esc(err.message)}</p>`; });
     }
@@ -744,7 +747,7 @@
       const node = $(".tb-minimap");
       if (!L || !node || c.lat == null) return;
       const m = L.map(node, { dragging: false, touchZoom: true, scrollWheelZoom: false, zoomControl: true, attributionControl: false })
-        .setView([c.lat, c.lon], 14);
+        .setView([c.lat, c.lon], st.cfg.tiles.ok ? 14 : 11); // without tiles: enough to see the district's outline
       if (st.cfg.tiles.ok && st.cfg.tiles.url) L.tileLayer(st.cfg.tiles.url, { subdomains: st.cfg.tiles.subdomains, maxZoom: 18 }).addTo(m);
       else L.geoJSON(st.cfg.boundaries, { style: { color: "#7b8794", weight: 1, fillOpacity: 0.05 } }).addTo(m);
       L.circleMarker([c.lat, c.lon], { radius: 10, color: "#fff", weight: 2, fillOpacity: 0.9, fillColor: LIGHTS[c.light] || "#5b6b7c" }).addTo(m);

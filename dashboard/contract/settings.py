@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(3, ge=2, description="Argon2id passes per hash.")
     password_hash_parallelism: int = Field(4, ge=1, description="Argon2id lanes (threads) per hash.")
     password_history: int = Field(5, ge=1, description="A new password may not repeat any of this many recent ones.")
+    export_max_rows: int = Field(200_000, ge=1, description="An export over HTTP of more cases than this is refused "
+                                                             "(`pingan export` has no limit).")
     login_max_failures: int = Field(10, ge=3, description="Wrong passwords in a row that lock an account.")
     login_lock_s: float = Field(900, ge=60, description="How long a locked account stays locked (real time).")
     audit_retention_days: int = Field(

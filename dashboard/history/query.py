@@ -136,6 +136,11 @@ class Reader:
         out += [col >= (f.start if start is None else start), col < (f.end if end is None else end)]
         return out
 
+    def where(self, level: Level, code: str, f: Filter) -> list[sa.ColumnElement[bool]]:
+        """The conditions every question asks of the facts: the scope, the filter's values and its window
+        (an export reads the cases with the same ones, dashboard/history/export.py)."""
+        return self._where(level, code, f)
+
     @staticmethod
     def _scoped(level: Level, code: str, f: Filter, cols: Any = F) -> list[sa.ColumnElement[bool]]:
         out: list[sa.ColumnElement[bool]] = []

@@ -36,7 +36,7 @@ from dashboard.live.ondemand import OnDemand, Order
 from dashboard.live.places import Places
 from dashboard.live.publish import LiveContext
 from dashboard.live.sla import Policies
-from dashboard.web import auth, health, shell
+from dashboard.web import auth, exports, health, shell
 from dashboard.web.mapconf import TileProbe, display_datum
 from dashboard.web.push import BLOCK_MS, Pusher
 from dashboard.web.serve import streams
@@ -91,6 +91,7 @@ def create_app(settings: Settings, registry: Registry = REGISTRY) -> dash.Dash:
         if board.draws_itself:
             shell.install(app.server, settings, board, site, guard.places, build, ASSETS)
     _history(app.server, guard.store.engine)
+    exports.install(app.server, guard.store.engine, settings, guard)
     # Dash registers its script paths when it first serves the index; a gunicorn worker that has not
     # yet would refuse the scripts of a page another worker served (the guard lets this one through)
     app.server.test_client().get(registry.home().path, environ_overrides={auth.WARMUP: True})

@@ -76,6 +76,7 @@ class Perm(StrEnum):
     BOARDS = "boards"  # the boards, their streams and snapshots
     PLACES = "places"  # any scope down to a grid, its case list and one case's life (not a screen's)
     HISTORY = "history"  # the archive's case facts: counts, KPIs, series and case lists over any window
+    EXPORT = "export"  # the cases as CSV or XLSX files, within the account's scope (each export audited)
     ACK = "ack"  # acknowledge alerts
     ACCOUNTS = "accounts"  # see the accounts
     UNLOCK = "unlock"  # free a locked account
@@ -84,8 +85,8 @@ class Perm(StrEnum):
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.DUTY: frozenset({Perm.SESSION, Perm.BOARDS, Perm.PLACES, Perm.HISTORY, Perm.ACK}),
-    Role.LEADER: frozenset({Perm.SESSION, Perm.BOARDS, Perm.PLACES, Perm.HISTORY}),
-    Role.ANALYST: frozenset({Perm.SESSION, Perm.BOARDS, Perm.PLACES, Perm.HISTORY}),
+    Role.LEADER: frozenset({Perm.SESSION, Perm.BOARDS, Perm.PLACES, Perm.HISTORY, Perm.EXPORT}),
+    Role.ANALYST: frozenset({Perm.SESSION, Perm.BOARDS, Perm.PLACES, Perm.HISTORY, Perm.EXPORT}),
     Role.SYSADMIN: frozenset({Perm.SESSION, Perm.ACCOUNTS}),
     Role.SECADMIN: frozenset({Perm.SESSION, Perm.ACCOUNTS, Perm.UNLOCK}),
     Role.AUDITOR: frozenset({Perm.SESSION, Perm.AUDIT}),
@@ -106,6 +107,7 @@ NEEDS: dict[str, Perm] = {
     "board_config": Perm.BOARDS, "board_worker": Perm.BOARDS,  # per board that draws itself: "board_config@<name>"
     "place": Perm.PLACES, "place_wall": Perm.PLACES, "place_cases": Perm.PLACES, "case_life": Perm.PLACES,
     **dict.fromkeys(("history_counts", "history_kpis", "history_series", "history_cases"), Perm.HISTORY),
+    "export_cases_csv": Perm.EXPORT, "export_cases_xlsx": Perm.EXPORT,  # the route checks ?district=
     "accounts": Perm.ACCOUNTS, "unlock": Perm.UNLOCK, "audit_page": Perm.AUDIT, "audit_export": Perm.AUDIT,
 }
 SCOPED = frozenset({"/<path:path>", "stream", "snapshot"})  # their ?scope= is checked by the guard

@@ -439,7 +439,9 @@ def cmd_bench_analyst(a: argparse.Namespace, s: Settings) -> int:
               f"(target {rep['target_p95_ms']:g}); KPIs by district p95 {b['kpis_by_district']['p95_ms']} ms; "
               f"counts p95 {b['counts_by_category']['p95_ms']} ms; "
               f"first page p95 {b['cases_first_page']['p95_ms']} ms; "
-              f"full count {b['baseline_full_count']['p50_ms']} ms")
+              f"full count {b['baseline_full_count']['p50_ms']} ms; CSV export of {b['export_csv']['rows']:,} "
+              f"cases {b['export_csv']['seconds']} s, peak RSS {b['export_csv']['peak_rss_mb']} MB (one day: "
+              f"{b['export_csv_one_day']['peak_rss_mb']} MB)")
     print("PASS" if rep["pass"] else "FAIL")
     return 0
 

@@ -86,3 +86,33 @@ def test_bench_live_reports_snapshot_times_and_the_sla_clocks_against_cold_cache
     assert set(rep["sla_clocks_us"]) == {"warm", "cold_baseline"} and min(rep["sla_clocks_us"].values()) > 0
     assert rep["targets"]["at_events"] == 1500 and isinstance(rep["pass"], bool)
     assert set(r.scan_iter(match="bench-live-*", count=1000)) <= before  # its own prefix is gone
+
+
+@pytest.mark.slow  # two `pingan export` processes
+def test_bench_analyst_reports_the_queries_and_a_csv_export_in_a_process_of_its_own(settings, tmp_path):
+    """`pingan bench analyst` at a small size on SQLite (no timing or memory asserted): every question is
+    timed, and the export writes every case of the window (a one-day export beside it)."""
+    from datetime import datetime, timedelta
+
+    import sqlalchemy
+
+    from dashboard.bench import analyst
+    from dashboard.contract.event import BEIJING
+    from dashboard.history import export
+    from dashboard.history.query import Filter
+
+    rep = analyst.run(settings.model_copy(update={"data_dir": tmp_path}), facts_n=1500, queries=2)
+    b = rep["backends"]["sqlite"]
+    assert b["facts"] == 1500 and "skipped" in rep["backends"]["postgresql"]
+    assert b["filter_series"]["p95_ms"] > 0 and b["cases_first_page"]["p95_ms"] > 0
+    full, day = b["export_csv"], b["export_csv_one_day"]
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path}/bench-analyst.db")
+    today = datetime.now(BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)
+    window = Filter(start=int((today - timedelta(days=89)).timestamp() * 1000),
+                    end=int((today + timedelta(days=1)).timestamp() * 1000))
+    try:
+        assert full["rows"] == export.count(engine, "city", settings.city_adcode, window) > 1000
+    finally:
+        engine.dispose()
+    assert 0 <= day["rows"] < full["rows"]  # the baseline: the process with (almost) nothing to write
+    assert full["peak_rss_mb"] > 0 and full["bytes"] > day["bytes"] and full["target_peak_rss_mb"] == 300

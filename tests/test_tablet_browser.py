@@ -398,7 +398,13 @@ def test_offline_a_reload_shows_the_last_data_and_back_online_it_is_live_again(w
         before = t.shown()
         t.context.set_offline(True)
         t.page.reload()
-        t.at(path[1])
+        try:
+            t.at(path[1])
+        except AssertionError as exc:  # what the worker and the cache held, to tell a miss from a lost worker
+            kept = t.js("""async () => { const out = {controller: !!navigator.serviceWorker.controller};
+              for (const n of await caches.keys()) out[n] = (await (await caches.open(n)).keys()).map((r) => r.url);
+              return out; }""")
+            raise AssertionError(f"{exc}; offline cache: {kept}") from None
         t.page.wait_for_function("() => !document.querySelector('.tb-banner').hidden", timeout=10000)
         banner = t.js("document.querySelector('.tb-banner').textContent")
         assert banner.startswith("离线 · 数据截至 ")

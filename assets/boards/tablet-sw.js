@@ -5,6 +5,7 @@
  * it visited; the page itself writes each pushed snapshot in, see tablet.js keep()). Only GETs that
  * answered 200 from this site are kept; the push stream, the login and every POST go to the network.
  * A new build (?v=) starts a new cache and drops the old; logging out clears it (Clear-Site-Data).
+ * Every answer varies by Cookie (the session): a match ignores that, as the cache is the browser's own.
  */
 "use strict";
 
@@ -34,5 +35,5 @@ self.addEventListener("fetch", (event) => {
       event.waitUntil(caches.open(CACHE).then((c) => c.put(key, copy)));
     }
     return resp;
-  }, () => caches.open(CACHE).then((c) => c.match(key)).then((hit) => hit || Response.error())));
+  }, () => caches.open(CACHE).then((c) => c.match(key, { ignoreVary: true })).then((hit) => hit || Response.error())));
 });

@@ -290,8 +290,13 @@
       return el.querySelector(sel);
     }
 
+    // a GET's JSON; with the network gone, what the offline cache kept of it (the service worker answers
+    // first; this also covers a page it does not control yet)
     function fetchJson(url) {
-      return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then((r) => {
+      return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).catch((err) => {
+        if (!root.caches) throw err;
+        return caches.match(url, { ignoreVary: true }).then((hit) => { if (!hit) throw err; return hit; });
+      }).then((r) => {
         if (r.status === 401 || (r.redirected && new URL(r.url).pathname === "/login")) {
           root.location.assign(`/login?next=${encodeURIComponent(root.location.pathname + root.location.search)}`);
           throw new Error("login");

@@ -11,21 +11,30 @@ random scopes (the city, a district, a town), windows (7 to 90 days ending now) 
 (categories, a source): the filter + series query (cases per day, by category or district), KPIs by
 district, counts by category, and the first page of the newest cases. The baseline, in the same
 run, is one full pass over the facts table (``count(*)``).
+
+Last, `pingan export cases` writes every case of the 90 days as CSV in a process of its own: its rows,
+time and peak RSS (target ≤ 300 MB), against a one-day export in the same run.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from dashboard.bench import synth
+from dashboard.contract.event import BEIJING
 from dashboard.contract.settings import Settings
 from dashboard.history import facts
 from dashboard.history.query import Filter, Reader
@@ -33,6 +42,7 @@ from dashboard.live.archive import Archive, read_connection
 from dashboard.live.sla import Policies
 
 P95_TARGET_MS = 300.0
+EXPORT_RSS_TARGET_MB = 300.0  # a CSV export of every case, whatever the count (issue 19)
 SPAN = timedelta(days=90)
 EVENTS_PER_CASE = 5.0  # what synth emits on average
 WRITE_CHUNK = 5_000
@@ -78,11 +88,38 @@ def _one(url: str, n: int, queries: int, seed: int) -> dict[str, Any]:
             fn()
         timed = {name: _timed(fn, queries) for name, fn in kinds.items()}
         full = _timed(lambda: _count(arch.engine), 3)
+        exported = {"export_csv": _export(url, SPAN), "export_csv_one_day": _export(url, timedelta(days=1))}
         return {"url": arch.engine.url.render_as_string(hide_password=True), "facts": loaded,
-                "write_s": written_s, **timed, "baseline_full_count": full,
-                "meets_target": timed["filter_series"]["p95_ms"] <= P95_TARGET_MS}
+                "write_s": written_s, **timed, "baseline_full_count": full, **exported,
+                "meets_target": timed["filter_series"]["p95_ms"] <= P95_TARGET_MS,
+                "export_meets_target": exported["export_csv"]["peak_rss_mb"] <= EXPORT_RSS_TARGET_MB}
     finally:
         arch.close()
+
+
+def _export(url: str, span: timedelta) -> dict[str, Any]:
+    """`pingan export cases` of every case received in ``span`` (to today) as CSV, in a process of its own:
+    its rows, time and peak RSS (a one-day export, in the same run, is the baseline: the interpreter and
+    the app's imports)."""
+    today = datetime.now(BEIJING).date()
+    with tempfile.TemporaryDirectory(prefix="pingan-bench-export-") as tmp:
+        out = Path(tmp) / "cases.csv"
+        env = {**os.environ, "PINGAN_ARCHIVE_URL": url, "PINGAN_DATA_DIR": tmp}
+        first = today - span + timedelta(days=1)
+        args = [sys.executable, "-m", "dashboard.cli", "export", "cases", "--from", str(first), "--to", str(today),
+                "--format", "csv", "--out", str(out)]
+        began = time.perf_counter()
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - began
+        text = proc.stdout.read().decode() if proc.stdout else ""
+        if status != 0:
+            raise RuntimeError(f"pingan export failed: {text[-500:]}")
+        with out.open("rb") as fh:
+            rows = sum(1 for _ in fh) - 2  # the mark and the headings
+        size = out.stat().st_size
+    return {"rows": rows, "seconds": round(seconds, 1), "rows_per_s": round(rows / seconds), "bytes": size,
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "target_peak_rss_mb": EXPORT_RSS_TARGET_MB}
 
 
 def _count(engine: sa.Engine) -> int:

@@ -77,7 +77,9 @@ def install(server: Any, engine: sa.Engine, settings: Settings, guard: auth.Auth
             n = export.write_xlsx(out, note, lines, user.name, lang)
             out.seek(0)
             guard.record(user.name, "export.cases", fmt, code, "ok", {"filters": given, "rows": n})
-            return send_file(out, mimetype=XLSX, as_attachment=True, download_name=name)
+            sent = send_file(out, mimetype=XLSX, as_attachment=True, download_name=name)
+            sent.headers["X-Rows"] = str(n)
+            return sent
 
         def body() -> Any:
             written = [0]

@@ -542,8 +542,8 @@ def cmd_export_cases(a: argparse.Namespace, s: Settings) -> int:
         print(f"export: --district {a.district} is not one of the city's districts", file=sys.stderr)
         return 2
     try:
-        f = hq.Filter(start=hq.parse_time(a.date_from), end=hq.parse_time(a.date_to) + 86_400_000,
-                      category=a.category, source=a.source)
+        first, last = export.window(a.date_from, a.date_to)
+        f = hq.Filter(start=first, end=last, category=a.category, source=a.source)
     except (ValueError, ValidationError) as exc:
         print(f"export: {hq.reason(exc)}", file=sys.stderr)
         return 2

@@ -225,8 +225,9 @@ def _tablet_bytes(worker: LiveWorker) -> dict[str, int]:
     scope = on.scope(worker.scopes[0].code)
     out: dict[str, int] = {}
     while scope is not None:
-        out[scope.level] = len(message(WALL_FIGURES.name, on.wall_json(scope)))
-        rows = orjson.loads(on.wall_json(scope))["areas"]
+        body = on.wall_json(scope)
+        out[scope.level] = len(message(WALL_FIGURES.name, body))
+        rows = orjson.loads(body)["areas"]
         busiest = max(rows, key=lambda a: (a["open"], a["code"]), default=None)
         scope = on.scope(busiest["code"]) if busiest else None
     return out

@@ -25,11 +25,10 @@ from openpyxl.styles import Font
 from dashboard.contract.board import Level
 from dashboard.contract.event import BEIJING
 from dashboard.history.facts import case_facts
-from dashboard.history.query import Filter, Reader
+from dashboard.history.query import DAY_MS, Filter, Reader, parse_time
 from dashboard.live.archive import read_connection
 
 Format = Literal["csv", "xlsx"]
-FORMATS: tuple[Format, ...] = ("csv", "xlsx")
 BATCH = 5000  # rows fetched from the database at a time
 RISKY = ("=", "+", "-", "@", "\t", "\r")  # a cell beginning with one of these is run as a formula
 TIMES = frozenset({"received_at", "signed_at", "handled_at", "rated_at"})
@@ -44,6 +43,12 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("rating", "评价", "rating"), ("sent_back", "发回重办次数", "sent back"), ("linked", "关联工单", "linked to"),
 )
 F = case_facts.c
+
+
+def window(start: str, end: str) -> tuple[int, int]:
+    """``from`` and ``to`` as the window's epoch ms (history API's forms); a date ``to`` includes its day."""
+    last = parse_time(end)
+    return parse_time(start), last + DAY_MS if len(end.strip()) == 10 and not end.strip().isdigit() else last
 
 
 def safe(value: Any) -> Any:

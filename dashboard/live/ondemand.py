@@ -162,8 +162,7 @@ class OnDemand:
                 points.setdefault(cur[field], []).append((cur["lat"], cur["lon"]))
         out = {}
         for code, pts in points.items():
-            lat, lon = median(p[0] for p in pts), median(p[1] for p in pts)
-            out[code] = from_wgs84(lat, lon, self.datum) if self.datum is not Datum.wgs84 else (lat, lon)
+            out[code] = from_wgs84(median(p[0] for p in pts), median(p[1] for p in pts), self.datum)
         return out
 
     # --- figures ------------------------------------------------------------------------------------
@@ -235,7 +234,7 @@ class OnDemand:
         first = None if finished else min(running, key=lambda c: c.deadline, default=None)
         names = self.ctx.source_names
         lat, lon = cur.get("lat"), cur.get("lon")
-        if lat is not None and lon is not None and self.datum is not Datum.wgs84:
+        if lat is not None and lon is not None:
             lat, lon = from_wgs84(lat, lon, self.datum)
         return CaseItem(
             case_id=state["id"], source=state["src"], source_name=names.get(state["src"], state["src"]),

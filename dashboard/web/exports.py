@@ -29,7 +29,6 @@ from dashboard.history import export
 from dashboard.history import query as hq
 from dashboard.web import auth
 
-DAY_MS = 86_400_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -42,7 +41,8 @@ def install(server: Any, engine: sa.Engine, settings: Settings, guard: auth.Auth
         args = request.args
         start, end = args.get("from", ""), args.get("to", "")
         values = {d: [v for raw in args.getlist(d) for v in raw.split(",") if v] for d in hq.DIMS if d != "district"}
-        f = hq.Filter.model_validate({"start": hq.parse_time(start), "end": _end(end), **values})
+        first, last = export.window(start, end)
+        f = hq.Filter.model_validate({"start": first, "end": last, **values})
         district = args.get("district") or (current_user.scope if current_user.scope != city else "")
         scope = resolve(district or None, city)
         if scope is None:
@@ -97,12 +97,6 @@ def install(server: Any, engine: sa.Engine, settings: Settings, guard: auth.Auth
     @server.route("/api/export/cases.xlsx")
     def export_cases_xlsx() -> Any:
         return answer("xlsx")
-
-
-def _end(raw: str) -> int:
-    """``to`` as the end of the window: a date includes its whole day."""
-    t = hq.parse_time(raw)
-    return t + DAY_MS if len(raw.strip()) == 10 and not raw.strip().isdigit() else t
 
 
 def _json(body: Any, status: int) -> Response:
